@@ -1,0 +1,116 @@
+"""Run every layer against every port and start command, on a fresh database each, and collect the cells."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conformance import server
+from conformance.database import DatabaseError, postgres_database, sqlite_database
+from conformance.junit import Tally
+from conformance.layers import LAYERS, run_layer
+from conformance.paths import SPEC_DIR, behaviour_modules
+from conformance.ports import Port, Start
+
+ALLOWED_ORIGIN = "https://allowed.example"
+
+
+def row_names() -> list[str]:
+    """The matrix rows, top to bottom."""
+    return ["contract", *behaviour_modules(), "transport", "shutdown"]
+
+
+@dataclass
+class Column:
+    """One port served one way: its cells by row, and the time each layer took."""
+
+    name: str
+    cells: dict[str, Tally] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def fail_all(self, reason: str) -> None:
+        """Mark every row not yet filled as failed for `reason`."""
+        self.notes.append(reason)
+        for row in row_names():
+            self.cells.setdefault(row, Tally(failed=1, failures=[reason], broken=True))
+
+
+def column_name(port: Port, start: Start) -> str:
+    """The port's name, plus the start's when the port has several."""
+    return port.name if len(port.starts) == 1 else f"{port.name}:{start.name}"
+
+
+@contextlib.contextmanager
+def fresh_database(kind: str, postgres_url: str | None) -> Iterator[str]:
+    """A new empty database of `kind` for one column."""
+    if kind == "postgres":
+        assert postgres_url is not None
+        with postgres_database(postgres_url) as url:
+            yield url
+    else:
+        with sqlite_database() as url:
+            yield url
+
+
+def _setup(port: Port, log: Path) -> str | None:
+    with open(log, "wb") as sink:
+        for step in port.setup:
+            status = subprocess.run(
+                server.resolve(step), cwd=port.directory, env=server.clean_env({}), stdout=sink,
+                stderr=subprocess.STDOUT, timeout=900, check=False,
+            ).returncode  # fmt: skip
+            if status != 0:
+                return f"setup {' '.join(step)} exited with status {status}; see {log}"
+    return None
+
+
+def run_column(port: Port, start: Start, kind: str, postgres_url: str | None, report_dir: Path) -> Column:
+    """Set up, serve on a fresh database, run every layer, stop; a port's fault fails cells, never raises."""
+    column = Column(column_name(port, start))
+    out = report_dir / column.name.replace(":", "-")
+    out.mkdir(parents=True, exist_ok=True)
+    reason = _setup(port, out / "setup.log")
+    if reason:
+        column.fail_all(reason)
+        return column
+    try:
+        with fresh_database(kind, postgres_url) as database_url:
+            _serve_and_test(port, start, database_url, out, column)
+    except DatabaseError as exc:
+        column.fail_all(str(exc))
+    return column
+
+
+def _serve_and_test(port: Port, start: Start, database_url: str, out: Path, column: Column) -> None:
+    secret_key = secrets.token_urlsafe(32)
+    env = {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": secret_key,
+        "SPEC_DIR": str(SPEC_DIR),
+        "CORS_ALLOW_ORIGINS": ALLOWED_ORIGIN,
+        **port.env,
+    }
+    running = server.start(start.command, port.directory, env, out / "server.log")
+    try:
+        not_ready = running.wait_ready(port.ready)
+        if not_ready:
+            column.fail_all(f"{not_ready}; server log tail:\n{server.log_tail(running.log)}")
+            return
+        for layer in LAYERS:
+            result = run_layer(layer, running.base_url, out, secret_key, log=out / f"{layer}.log")
+            column.cells.update(result.rows)
+            column.seconds[layer] = result.seconds
+            if result.note:
+                column.notes.append(f"{layer}: {result.note}")
+        problem = running.stop()
+        column.cells["shutdown"] = Tally(passed=1) if problem is None else Tally(failed=1, failures=[problem])
+        if problem:
+            column.notes.append(f"shutdown: {problem}")
+    finally:
+        # Whatever happened, leave no server or worker behind.
+        running.kill()

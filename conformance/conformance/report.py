@@ -1,0 +1,88 @@
+"""Render the matrix: a console table, reports/matrix.md and reports/matrix.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conformance.junit import Tally
+from conformance.matrix import Column, row_names
+
+
+def cell_text(tally: Tally | None) -> str:
+    """`pass 12` all passed, `FAIL 2/12` some failed, `ERROR` could not run, `-` not attempted."""
+    if tally is None:
+        return "-"
+    if tally.broken:
+        return "ERROR"
+    if tally.failed:
+        return f"FAIL {tally.failed}/{tally.total}"
+    return f"pass {tally.passed}"
+
+
+def table(columns: list[Column]) -> list[list[str]]:
+    """Header row plus one row per matrix row."""
+    rows = [["", *(column.name for column in columns)]]
+    for name in row_names():
+        rows.append([name, *(cell_text(column.cells.get(name)) for column in columns)])
+    return rows
+
+
+def console(columns: list[Column]) -> str:
+    """A fixed-width table for the terminal."""
+    rows = table(columns)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def markdown(columns: list[Column], database: str) -> str:
+    """The table as GitHub markdown, with each column's notes below it."""
+    rows = table(columns)
+    lines = [f"# Conformance matrix ({database})", ""]
+    lines.append("| " + " | ".join(rows[0]) + " |")
+    lines.append("|" + "---|" * len(rows[0]))
+    lines.extend("| " + " | ".join(row) + " |" for row in rows[1:])
+    for column in columns:
+        timing = ", ".join(f"{layer} {seconds:.0f} s" for layer, seconds in column.seconds.items())
+        lines += ["", f"## {column.name}", "", f"Time: {timing or 'n/a'}."]
+        for row in row_names():
+            tally = column.cells.get(row)
+            if tally and tally.failures:
+                lines.append(f"- **{row}**: " + "; ".join(tally.failures[:20]))
+        lines.extend(f"- note: {note}" for note in column.notes)
+    return "\n".join(lines) + "\n"
+
+
+def as_json(columns: list[Column], database: str) -> dict[str, object]:
+    """Everything in the table, machine-readable."""
+    return {
+        "database": database,
+        "rows": row_names(),
+        "columns": [
+            {
+                "name": column.name,
+                "ok": all(not tally.failed for tally in column.cells.values()),
+                "seconds": {layer: round(seconds, 1) for layer, seconds in column.seconds.items()},
+                "notes": column.notes,
+                "cells": {
+                    row: {
+                        "passed": tally.passed,
+                        "failed": tally.failed,
+                        "broken": tally.broken,
+                        "failures": tally.failures,
+                    }
+                    for row, tally in column.cells.items()
+                },
+            }
+            for column in columns
+        ],
+    }
+
+
+def write(columns: list[Column], database: str, report_dir: Path) -> None:
+    """Write matrix.md and matrix.json into `report_dir`."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "matrix.md").write_text(markdown(columns, database))
+    (report_dir / "matrix.json").write_text(json.dumps(as_json(columns, database), indent=2) + "\n")
