@@ -1,0 +1,88 @@
+"""Builds the WSGI application: the route table, the core that answers every request, the middleware."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterable
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+from tasks_api import views
+from tasks_api.config import Settings
+from tasks_api.db import Database
+from tasks_api.errors import HTTPError
+from tasks_api.http import DATABASE_KEY, REQUEST_ID_KEY, SETTINGS_KEY, Request, Response
+from tasks_api.middleware import access_log, cors, request_id
+from tasks_api.routing import Router
+
+log = logging.getLogger(__name__)
+
+
+def build_router() -> Router:
+    """Every path of openapi.yaml and the handler of each of its methods: the whole API at a glance."""
+    router = Router()
+    router.add("/users", POST=views.create_user)
+    router.add("/users/me", GET=views.get_current_user, DELETE=views.delete_current_user)
+    router.add("/tokens", POST=views.create_token)
+    router.add("/tokens/current", DELETE=views.revoke_token)
+    router.add("/projects", GET=views.list_projects, POST=views.create_project)
+    router.add(
+        "/projects/{project_id}",
+        GET=views.get_project,
+        PATCH=views.update_project,
+        DELETE=views.delete_project,
+    )
+    router.add("/projects/{project_id}/tasks", GET=views.list_tasks, POST=views.create_task)
+    router.add(
+        "/tasks/{task_id}",
+        GET=views.get_task,
+        PUT=views.replace_task,
+        PATCH=views.update_task,
+        DELETE=views.delete_task,
+    )
+    router.add("/healthz", GET=views.get_health)
+    router.add("/readyz", GET=views.get_readiness)
+    router.add("/openapi.yaml", GET=views.get_openapi)
+    return router
+
+
+class TasksApp:
+    """The innermost WSGI application: whatever happens, one complete response; errors as problem+json."""
+
+    def __init__(self, router: Router, settings: Settings, database: Database) -> None:
+        self.router = router
+        self.settings = settings
+        self.database = database
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        environ[SETTINGS_KEY] = self.settings
+        environ[DATABASE_KEY] = self.database
+        request = Request(environ)
+        response = self.respond(request)
+        if request.method == "HEAD":
+            # The GET response minus its body: same status and headers, Content-Length included.
+            response = dataclasses.replace(response, body=b"")
+        start_response(response.status_line, response.headers)
+        return [response.body]
+
+    def respond(self, request: Request) -> Response:
+        try:
+            return self.router.dispatch(request)
+        except HTTPError as error:
+            return Response.problem(error)
+        except Exception:
+            # A bug: the traceback goes to the error log under the request id, never to the client.
+            log.exception("unhandled error, request_id=%s", request.environ.get(REQUEST_ID_KEY))
+            return Response.problem(HTTPError("internal-error", "The server failed; this is a bug."))
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> WSGIApplication:
+    """The application with its middleware, outermost first: request id, access log, CORS."""
+    settings = settings or Settings.from_env()
+    core = TasksApp(build_router(), settings, database or Database(settings.database_url))
+    return request_id(access_log(cors(core, settings.cors_allow_origins)))
+
+
+# What gunicorn serves (`tasks_api.app:application`). The engine connects lazily: importing this
+# module opens no connection, and each gunicorn worker imports it after the fork.
+application = create_app()

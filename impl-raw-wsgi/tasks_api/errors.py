@@ -1,0 +1,79 @@
+"""The fixed problem types of spec/README.md, an exception that carries one, and its problem+json body."""
+
+from __future__ import annotations
+
+import json
+
+PROBLEM_TYPE_BASE = "https://tasks-api.example/problems/"
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+# slug -> (status, title): identical in every port, so clients can switch on `type`.
+PROBLEMS: dict[str, tuple[int, str]] = {
+    "malformed-json": (400, "Malformed JSON"),
+    "bad-request": (400, "Bad request"),
+    "invalid-cursor": (400, "Invalid cursor"),
+    "authentication-required": (401, "Authentication required"),
+    "invalid-token": (401, "Invalid token"),
+    "invalid-credentials": (401, "Invalid credentials"),
+    "not-found": (404, "Not found"),
+    "method-not-allowed": (405, "Method not allowed"),
+    "email-taken": (409, "Email already registered"),
+    "idempotency-in-flight": (409, "Request in flight"),
+    "precondition-failed": (412, "Precondition failed"),
+    "payload-too-large": (413, "Payload too large"),
+    "unsupported-media-type": (415, "Unsupported media type"),
+    "validation-error": (422, "Validation failed"),
+    "idempotency-key-reused": (422, "Idempotency key reused"),
+    "internal-error": (500, "Internal server error"),
+    "service-unavailable": (503, "Service unavailable"),
+}
+
+# One item of a 422's `errors`: a `detail` and exactly one of `pointer`, `parameter` or `header`.
+ErrorItem = dict[str, str]
+
+
+class HTTPError(Exception):
+    """An error response: raised wherever a rule is broken, rendered once by the application."""
+
+    def __init__(
+        self,
+        slug: str,
+        detail: str,
+        *,
+        errors: list[ErrorItem] | None = None,
+        headers: list[tuple[str, str]] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.slug = slug
+        self.status, self.title = PROBLEMS[slug]  # a KeyError here is a typo in the code, caught by tests
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or []
+
+    def body(self) -> bytes:
+        """The RFC 9457 document: type, title, status, detail (and errors for a validation problem)."""
+        document: dict[str, object] = {
+            "type": PROBLEM_TYPE_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.errors is not None:
+            document["errors"] = self.errors
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def require_valid(errors: list[ErrorItem]) -> None:
+    """Answer 422 with every problem found at once, so a client can fix its request in one go."""
+    if errors:
+        raise validation_error(errors)
+
+
+def validation_error(errors: list[ErrorItem]) -> HTTPError:
+    count = f"{len(errors)} invalid field" + ("s" if len(errors) > 1 else "")
+    return HTTPError("validation-error", f"The request has {count}.", errors=errors)
+
+
+def not_found(what: str, ident: int) -> HTTPError:
+    """The same 404 for a missing resource and another user's: existence must not leak."""
+    return HTTPError("not-found", f"No {what} with id {ident}.")

@@ -1,0 +1,97 @@
+"""Tiny PEP 3333 helpers: a Request that reads the environ, a Response that becomes status, headers, body."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
+from wsgiref.types import WSGIEnvironment
+
+from tasks_api.errors import PROBLEM_CONTENT_TYPE, HTTPError
+
+if TYPE_CHECKING:  # only for type hints: these modules do not need http.py, and must not import it back
+    from tasks_api.config import Settings
+    from tasks_api.db import Database
+
+# Keys under which the application puts its shared objects into each environ (PEP 3333 reserves
+# dotted lower-case names for servers and middleware, so a prefix keeps them apart).
+SETTINGS_KEY = "tasks_api.settings"
+DATABASE_KEY = "tasks_api.database"
+REQUEST_ID_KEY = "tasks_api.request_id"
+
+
+class Request:
+    """Read-only view of one WSGI environ, with the few accessors the handlers need."""
+
+    def __init__(self, environ: WSGIEnvironment) -> None:
+        self.environ = environ
+        self.method: str = environ["REQUEST_METHOD"]
+        # PEP 3333 hands the path over as bytes decoded as latin-1; undo that to get the real text.
+        self.path: str = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
+
+    def header(self, name: str) -> str | None:
+        """A request header by its HTTP name (`If-Match`), None when absent; "" is present but empty."""
+        key = name.upper().replace("-", "_")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):  # the two headers CGI names without HTTP_
+            key = "HTTP_" + key
+        return self.environ.get(key)
+
+    @property
+    def query(self) -> list[tuple[str, str]]:
+        """The query string as (name, value) pairs, repeats kept so that they can be refused."""
+        return parse_qsl(self.environ.get("QUERY_STRING", ""), keep_blank_values=True)
+
+    @property
+    def settings(self) -> Settings:
+        return self.environ[SETTINGS_KEY]
+
+    @property
+    def db(self) -> Database:
+        return self.environ[DATABASE_KEY]
+
+
+@dataclass(frozen=True)
+class Response:
+    """A complete response: the body is bytes in memory (every body of this API is small)."""
+
+    status: int
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def json(cls, data: object, status: int = 200, headers: list[tuple[str, str]] | None = None) -> Response:
+        """A JSON response: `application/json` without charset, as JSON is UTF-8 by definition."""
+        return cls.raw(status, json_bytes(data), "application/json", headers)
+
+    @classmethod
+    def raw(
+        cls, status: int, body: bytes, content_type: str, headers: list[tuple[str, str]] | None = None
+    ) -> Response:
+        """A response with a body sent as given, byte for byte."""
+        framing = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+        return cls(status, body, framing + (headers or []))
+
+    @classmethod
+    def empty(cls, status: int = 204, headers: list[tuple[str, str]] | None = None) -> Response:
+        """A response without a body (204, 304): no Content-Type and no Content-Length (RFC 9110)."""
+        return cls(status, b"", headers or [])
+
+    @classmethod
+    def problem(cls, error: HTTPError) -> Response:
+        """The problem+json rendering of an HTTPError, plus its own headers (Allow, WWW-Authenticate)."""
+        return cls.raw(error.status, error.body(), PROBLEM_CONTENT_TYPE, error.headers)
+
+    @property
+    def status_line(self) -> str:
+        return f"{self.status} {HTTPStatus(self.status).phrase}"
+
+    def header(self, name: str) -> str | None:
+        """The first value of a response header, matched case-insensitively."""
+        return next((value for key, value in self.headers if key.lower() == name.lower()), None)
+
+
+def json_bytes(data: object) -> bytes:
+    """Compact UTF-8 JSON: the exact bytes that are sent, and stored for idempotent replays."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")

@@ -1,0 +1,79 @@
+"""The route table: path templates to a handler per method, giving 404, 405 + Allow, HEAD and OPTIONS."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tasks_api.errors import HTTPError
+from tasks_api.http import Request, Response
+
+Handler = Callable[..., Response]  # handler(request, **path_ids) -> Response
+
+MAX_ID = 2**53 - 1  # ids stay exact in every JSON client, JavaScript included
+# An id segment: a decimal integer without sign or leading zero, at most 16 digits (MAX_ID has 16).
+_ID_PATTERN = r"[1-9][0-9]{0,15}"
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One path template (`/tasks/{task_id}`) and the handler of each method it serves."""
+
+    template: str
+    pattern: re.Pattern[str]
+    handlers: dict[str, Handler]
+
+    @property
+    def allow(self) -> str:
+        """The Allow header: the methods served, HEAD wherever GET is, OPTIONS everywhere."""
+        methods = set(self.handlers) | {"OPTIONS"}
+        if "GET" in methods:
+            methods.add("HEAD")
+        return ", ".join(method for method in METHOD_ORDER if method in methods)
+
+
+class Router:
+    """Matches a request to a route and calls its handler; every path parameter of this API is an id."""
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+
+    def add(self, template: str, **handlers: Handler) -> None:
+        """Register `template` with one handler per method, e.g. add("/users/me", GET=..., DELETE=...)."""
+        regex = "".join(
+            f"(?P<{part}>{_ID_PATTERN})" if index % 2 else re.escape(part)
+            for index, part in enumerate(_PLACEHOLDER.split(template))
+        )
+        self.routes.append(Route(template, re.compile(regex), handlers))
+
+    def match(self, path: str) -> tuple[Route, dict[str, int]] | None:
+        """The route of `path` and its ids, or None: an id out of range matches nothing, like `/tasks/abc`."""
+        for route in self.routes:
+            found = route.pattern.fullmatch(path)  # fullmatch: `/projects/` is not `/projects`
+            if found:
+                ids = {name: int(value) for name, value in found.groupdict().items()}
+                if all(value <= MAX_ID for value in ids.values()):
+                    return route, ids
+        return None
+
+    def dispatch(self, request: Request) -> Response:
+        """Routing comes first in the order of checks: 404 and 405 before authentication."""
+        matched = self.match(request.path)
+        if matched is None:
+            raise HTTPError("not-found", f"No resource at {request.path}.")
+        route, ids = matched
+        if request.method == "OPTIONS":  # the route table is public: no authentication
+            return Response.empty(204, [("Allow", route.allow)])
+        # HEAD runs the GET handler; the application drops the body and keeps every header.
+        method = "GET" if request.method == "HEAD" else request.method
+        handler = route.handlers.get(method)
+        if handler is None:
+            raise HTTPError(
+                "method-not-allowed",
+                f"{request.method} is not served at {route.template}.",
+                headers=[("Allow", route.allow)],
+            )
+        return handler(request, **ids)

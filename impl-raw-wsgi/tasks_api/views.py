@@ -1,0 +1,412 @@
+"""The handlers, one per operation of openapi.yaml, named after its operationId, docstring = its summary.
+
+Each handler reads top to bottom in the order of checks of spec/README.md: authentication (401),
+body (413, 415, 400), validation (422, all at once), the resource (404), preconditions (412),
+idempotency, then business rules.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Row, Table, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from tasks_api import conditional, idempotency, pagination, schemas, security
+from tasks_api.body import JSON, MERGE_PATCH, read_json
+from tasks_api.errors import ErrorItem, HTTPError, not_found, require_valid, validation_error
+from tasks_api.http import Request, Response
+from tasks_api.models import now, projects, tasks, tokens, users
+from tasks_api.security import Caller, authenticate
+
+log = logging.getLogger(__name__)
+
+# --- users and tokens -----------------------------------------------------------------------------
+
+
+def create_user(request: Request) -> Response:
+    """Register a user"""
+    body = read_json(request)
+    values, errors = schemas.parse_object(body.value, schemas.USER_CREATE)
+    require_valid(errors)
+    # Slow on purpose (argon2), so outside any transaction: no lock is held while it runs.
+    password_hash = security.hash_password(values.pop("password"))
+    try:
+        with request.db.write() as connection:
+            row = connection.execute(
+                insert(users)
+                .values(**values, password_hash=password_hash, created_at=now())
+                .returning(*users.c)
+            ).one()
+    except IntegrityError:  # the unique email: checking first would still race with a concurrent insert
+        raise HTTPError("email-taken", "A user with this email exists.") from None
+    return Response.json(schemas.user_out(row), 201, [("Location", "/users/me")])
+
+
+def get_current_user(request: Request) -> Response:
+    """Get the current user"""
+    return Response.json(schemas.user_out(authenticate(request)))
+
+
+def delete_current_user(request: Request) -> Response:
+    """Delete the current user and everything they own"""
+    caller = authenticate(request)
+    with request.db.write() as connection:  # the schema's ON DELETE CASCADE removes the rest
+        connection.execute(delete(users).where(users.c.id == caller.id))
+    return Response.empty(204)
+
+
+def create_token(request: Request) -> Response:
+    """Log in and get a bearer token"""
+    body = read_json(request)
+    values, errors = schemas.parse_object(body.value, schemas.TOKEN_CREATE)
+    require_valid(errors)
+    with request.db.read() as connection:
+        user = connection.execute(
+            select(users.c.id, users.c.password_hash).where(users.c.email == values["email"])
+        ).one_or_none()
+    # An unknown email spends one verification too, so the response time does not tell which emails exist.
+    stored_hash = user.password_hash if user else security.dummy_hash()
+    if not security.verify_password(stored_hash, values["password"]) or user is None:
+        raise HTTPError("invalid-credentials", "The email or password is wrong.")
+    token = security.new_token()
+    expires_at = now(request.settings.token_ttl_seconds)
+    try:
+        with request.db.write() as connection:
+            connection.execute(  # housekeeping: this user's expired tokens can never work again
+                delete(tokens).where(tokens.c.user_id == user.id, tokens.c.expires_at <= now())
+            )
+            connection.execute(
+                insert(tokens).values(
+                    user_id=user.id,
+                    token_hash=security.token_hash(token),
+                    created_at=now(),
+                    expires_at=expires_at,
+                )
+            )
+            if security.HASHER.check_needs_rehash(stored_hash):  # parameters were raised since it was made
+                new_hash = security.hash_password(values["password"])
+                connection.execute(update(users).where(users.c.id == user.id).values(password_hash=new_hash))
+    except IntegrityError:  # the user was deleted a moment ago
+        raise HTTPError("invalid-credentials", "The email or password is wrong.") from None
+    return Response.json({"access_token": token, "token_type": "Bearer", "expires_at": expires_at}, 201)
+
+
+def revoke_token(request: Request) -> Response:
+    """Log out (revoke the token used for this request)"""
+    caller = authenticate(request)
+    with request.db.write() as connection:
+        connection.execute(delete(tokens).where(tokens.c.token_hash == caller.token_hash))
+    return Response.empty(204)
+
+
+# --- projects -------------------------------------------------------------------------------------
+
+
+def list_projects(request: Request) -> Response:
+    """List the current user's projects"""
+    caller = authenticate(request)
+    query, errors = schemas.parse_page_query(request.query, filters=False)
+    require_valid(errors)
+    scope = {"list": "projects", "user": caller.id, "project": None, "done": None, "priority": None}
+    after = pagination.decode_cursor(request.settings.secret_key, query.cursor, scope) if query.cursor else 0
+    with request.db.read() as connection:
+        rows = connection.execute(
+            select(projects)
+            .where(projects.c.owner_id == caller.id, projects.c.id > after)
+            .order_by(projects.c.id)
+            .limit(query.page_size + 1)
+        ).all()
+    return _page(request, query, scope, rows, schemas.project_out)
+
+
+def create_project(request: Request) -> Response:
+    """Create a project"""
+    caller = authenticate(request)
+    body = read_json(request)
+    errors: list[ErrorItem] = []
+    key = idempotency.read_key(request, errors)
+    values, body_errors = schemas.parse_object(body.value, schemas.PROJECT_CREATE)
+    require_valid(errors + body_errors)
+
+    def create(connection: Connection) -> Response:
+        stamp = now()
+        fields = {"description": "", **values}  # the defaults of openapi.yaml, then what was sent
+        row = connection.execute(
+            insert(projects)
+            .values(**fields, owner_id=caller.id, version=1, created_at=stamp, updated_at=stamp)
+            .returning(*projects.c)
+        ).one()
+        return _created(schemas.project_out(row), f"/projects/{row.id}", row.version)
+
+    fingerprint = idempotency.fingerprint(request.path, body.raw)
+    return idempotency.create_once(request.db, caller.id, key, fingerprint, create)
+
+
+def get_project(request: Request, project_id: int) -> Response:
+    """Get a project"""
+    caller = authenticate(request)
+    with request.db.read() as connection:
+        row = _find(connection, projects, _project_of(caller, project_id), "project", project_id)
+    return _representation(schemas.project_out(row), row.version, request.header("If-None-Match"))
+
+
+def update_project(request: Request, project_id: int) -> Response:
+    """Update a project (JSON merge patch)"""
+    caller = authenticate(request)
+    body = read_json(request, (JSON, MERGE_PATCH))
+    values, errors = schemas.parse_object(body.value, schemas.PROJECT_PATCH)
+    require_valid(errors)
+    expected = conditional.expected_versions(request.header("If-Match"))
+    owned = _project_of(caller, project_id)
+    with request.db.write() as connection:
+        row = _update(connection, projects, owned, expected, values)
+        if row is None:
+            raise _why_unchanged(connection, projects, owned, expected, "project", project_id)
+    return Response.json(schemas.project_out(row), headers=[("ETag", conditional.etag(row.version))])
+
+
+def delete_project(request: Request, project_id: int) -> Response:
+    """Delete a project and its tasks"""
+    caller = authenticate(request)
+    return _delete(request, projects, _project_of(caller, project_id), "project", project_id)
+
+
+# --- tasks ----------------------------------------------------------------------------------------
+
+
+def list_tasks(request: Request, project_id: int) -> Response:
+    """List a project's tasks"""
+    caller = authenticate(request)
+    query, errors = schemas.parse_page_query(request.query, filters=True)
+    require_valid(errors)
+    scope = {
+        "list": "tasks",
+        "user": caller.id,
+        "project": project_id,
+        "done": query.done,
+        "priority": query.priority,
+    }
+    after = pagination.decode_cursor(request.settings.secret_key, query.cursor, scope) if query.cursor else 0
+    with request.db.read() as connection:
+        _find(connection, projects, _project_of(caller, project_id), "project", project_id)
+        statement = select(tasks).where(tasks.c.project_id == project_id, tasks.c.id > after)
+        if query.done is not None:
+            statement = statement.where(tasks.c.done == query.done)
+        if query.priority is not None:
+            statement = statement.where(tasks.c.priority == query.priority)
+        rows = connection.execute(statement.order_by(tasks.c.id).limit(query.page_size + 1)).all()
+    return _page(request, query, scope, rows, schemas.task_out)
+
+
+def create_task(request: Request, project_id: int) -> Response:
+    """Create a task in a project"""
+    caller = authenticate(request)
+    body = read_json(request)
+    errors: list[ErrorItem] = []
+    key = idempotency.read_key(request, errors)
+    values, body_errors = schemas.parse_object(body.value, schemas.TASK_CREATE)
+    require_valid(errors + body_errors)
+    # The resource (404) comes before idempotency in the order of checks.
+    with request.db.read() as connection:
+        _find(connection, projects, _project_of(caller, project_id), "project", project_id)
+
+    def create(connection: Connection) -> Response:
+        # Checked again inside the writing transaction: the project may have been deleted meanwhile.
+        _find(connection, projects, _project_of(caller, project_id), "project", project_id)
+        stamp = now()
+        fields = {"notes": "", "done": False, "priority": "normal", "due_on": None, **values}
+        try:
+            row = connection.execute(
+                insert(tasks)
+                .values(**fields, project_id=project_id, version=1, created_at=stamp, updated_at=stamp)
+                .returning(*tasks.c)
+            ).one()
+        except IntegrityError:  # PostgreSQL, READ COMMITTED: deleted between the check and the insert
+            raise not_found("project", project_id) from None
+        return _created(schemas.task_out(row), f"/tasks/{row.id}", row.version)
+
+    fingerprint = idempotency.fingerprint(request.path, body.raw)
+    return idempotency.create_once(request.db, caller.id, key, fingerprint, create)
+
+
+def get_task(request: Request, task_id: int) -> Response:
+    """Get a task"""
+    caller = authenticate(request)
+    with request.db.read() as connection:
+        row = _find(connection, tasks, _task_of(caller, task_id), "task", task_id)
+    return _representation(schemas.task_out(row), row.version, request.header("If-None-Match"))
+
+
+def replace_task(request: Request, task_id: int) -> Response:
+    """Replace a task"""
+    return _write_task(request, task_id, (JSON,), schemas.TASK_REPLACE)
+
+
+def update_task(request: Request, task_id: int) -> Response:
+    """Update a task (JSON merge patch)"""
+    return _write_task(request, task_id, (JSON, MERGE_PATCH), schemas.TASK_PATCH)
+
+
+def delete_task(request: Request, task_id: int) -> Response:
+    """Delete a task"""
+    caller = authenticate(request)
+    return _delete(request, tasks, _task_of(caller, task_id), "task", task_id)
+
+
+# --- operations -----------------------------------------------------------------------------------
+
+
+def get_health(request: Request) -> Response:
+    """Liveness (the process answers; the database is not touched)"""
+    return Response.json({"status": "ok"})
+
+
+def get_readiness(request: Request) -> Response:
+    """Readiness (the database answers)"""
+    try:
+        request.db.ping()
+    except SQLAlchemyError as exc:
+        log.warning("readiness check failed: %s", exc.__class__.__name__)
+        raise HTTPError("service-unavailable", "The database cannot be reached.") from None
+    return Response.json({"status": "ok", "checks": {"database": "ok"}})
+
+
+def get_openapi(request: Request) -> Response:
+    """This document, byte for byte"""
+    document = (request.settings.spec_dir / "openapi.yaml").read_bytes()
+    return Response.raw(200, document, "application/yaml")
+
+
+# --- shared steps ---------------------------------------------------------------------------------
+
+
+def _project_of(caller: Caller, project_id: int) -> ColumnElement[bool]:
+    """The project with this id, if the caller owns it: another user's project does not exist for them."""
+    return (projects.c.id == project_id) & (projects.c.owner_id == caller.id)
+
+
+def _task_of(caller: Caller, task_id: int) -> ColumnElement[bool]:
+    """The task with this id, if it is in one of the caller's projects."""
+    owned_projects = select(projects.c.id).where(projects.c.owner_id == caller.id)
+    return (tasks.c.id == task_id) & tasks.c.project_id.in_(owned_projects)
+
+
+def _find(
+    connection: Connection, table: Table, condition: ColumnElement[bool], what: str, ident: int
+) -> Row[Any]:
+    row = connection.execute(select(table).where(condition)).one_or_none()
+    if row is None:
+        raise not_found(what, ident)
+    return row
+
+
+def _representation(document: dict[str, Any], version: int, if_none_match: str | None) -> Response:
+    """200 with the ETag, or 304 (ETag, no body) when If-None-Match names the current version."""
+    headers = [("ETag", conditional.etag(version))]
+    if conditional.none_match(if_none_match, version):
+        return Response.empty(304, headers)
+    return Response.json(document, headers=headers)
+
+
+def _created(document: dict[str, Any], location: str, version: int) -> Response:
+    return Response.json(document, 201, [("Location", location), ("ETag", conditional.etag(version))])
+
+
+def _page(
+    request: Request,
+    query: schemas.PageQuery,
+    scope: dict[str, Any],
+    rows: Sequence[Row[Any]],
+    render: Callable[[Row[Any]], dict[str, Any]],
+) -> Response:
+    items, more = pagination.page(rows, query.page_size)
+    next_cursor = pagination.encode_cursor(request.settings.secret_key, scope, items[-1].id) if more else None
+    headers = [("Link", pagination.next_link(request.path, query, next_cursor))] if next_cursor else []
+    return Response.json(
+        {"items": [render(row) for row in items], "next_cursor": next_cursor}, headers=headers
+    )
+
+
+def _update(
+    connection: Connection,
+    table: Table,
+    condition: ColumnElement[bool],
+    expected: conditional.Expected,
+    values: dict[str, Any],
+) -> Row[Any] | None:
+    """One atomic UPDATE ... WHERE <owned> AND version IN <If-Match> RETURNING *: no read-compare-write.
+
+    Only the members named in `values` change, so concurrent patches of different members both survive.
+    """
+    return connection.execute(
+        update(table)
+        .where(condition, conditional.version_clause(table.c.version, expected))
+        .values(**values, version=table.c.version + 1, updated_at=now())
+        .returning(*table.c)
+    ).one_or_none()
+
+
+def _why_unchanged(
+    connection: Connection,
+    table: Table,
+    condition: ColumnElement[bool],
+    expected: conditional.Expected,
+    what: str,
+    ident: int,
+    otherwise: HTTPError | None = None,
+) -> HTTPError:
+    """A conditional write changed nothing: say why, in the order of checks (404, 412, then `otherwise`)."""
+    version = connection.execute(select(table.c.version).where(condition)).scalar_one_or_none()
+    if version is None:
+        return not_found(what, ident)
+    if otherwise is None or not conditional.matches(expected, version):
+        # (With nothing else to blame, the row changed between the write and this read: also a 412.)
+        return HTTPError("precondition-failed", f'If-Match does not match the current ETag "{version}".')
+    return otherwise
+
+
+def _foreign_project() -> HTTPError:
+    # A business rule (step 8), not a 404: the task exists, the body names a project that does not.
+    return validation_error([{"pointer": "/project_id", "detail": "must be the id of one of your projects"}])
+
+
+def _write_task(
+    request: Request, task_id: int, media_types: tuple[str, ...], members: dict[str, schemas.Member]
+) -> Response:
+    """PUT and PATCH of a task: the same conditional UPDATE, with every member or only those named."""
+    caller = authenticate(request)
+    body = read_json(request, media_types)
+    values, errors = schemas.parse_object(body.value, members)
+    require_valid(errors)
+    expected = conditional.expected_versions(request.header("If-Match"))
+    owned = _task_of(caller, task_id)
+    condition = owned
+    if "project_id" in values:  # moving the task: only into a project of the caller's
+        condition = (
+            condition & select(projects.c.id).where(_project_of(caller, values["project_id"])).exists()
+        )
+    with request.db.write() as connection:
+        try:
+            row = _update(connection, tasks, condition, expected, values)
+        except IntegrityError:  # PostgreSQL: the target project was deleted during the statement
+            raise _foreign_project() from None
+        if row is None:
+            raise _why_unchanged(connection, tasks, owned, expected, "task", task_id, _foreign_project())
+    return Response.json(schemas.task_out(row), headers=[("ETag", conditional.etag(row.version))])
+
+
+def _delete(
+    request: Request, table: Table, condition: ColumnElement[bool], what: str, ident: int
+) -> Response:
+    """DELETE ... WHERE <owned> AND version IN <If-Match>, in one statement like the updates."""
+    expected = conditional.expected_versions(request.header("If-Match"))
+    with request.db.write() as connection:
+        result = connection.execute(
+            delete(table).where(condition, conditional.version_clause(table.c.version, expected))
+        )
+        if result.rowcount == 0:
+            raise _why_unchanged(connection, table, condition, expected, what, ident)
+    return Response.empty(204)
