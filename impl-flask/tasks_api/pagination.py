@@ -1,0 +1,70 @@
+"""Signed keyset cursors (HMAC-SHA256, the shared format) and the Link header."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from typing import Any
+from urllib.parse import quote
+
+from .errors import ApiProblem
+
+B64URL_RE = re.compile(r"[A-Za-z0-9_-]+")
+SCOPE = ("list", "user", "project", "done", "priority")
+
+
+def _b64encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(secret: str, payload: str) -> str:
+    return _b64encode(hmac.new(secret.encode("utf-8"), payload.encode("ascii"), hashlib.sha256).digest())
+
+
+def encode_cursor(secret: str, scope: dict[str, Any], after: int) -> str:
+    """<payload>.<mac>: base64url JSON of the list's scope and the last id, and its HMAC."""
+    document = {**scope, "after": after}
+    payload = _b64encode(json.dumps(document, separators=(",", ":")).encode("utf-8"))
+    return f"{payload}.{_mac(secret, payload)}"
+
+
+def _invalid(detail: str) -> ApiProblem:
+    return ApiProblem("invalid-cursor", detail)
+
+
+def _same(a: Any, b: Any) -> bool:
+    # Strict JSON equality: true is not 1, and 1 is not 1.0.
+    return type(a) is type(b) and a == b
+
+
+def decode_cursor(secret: str, cursor: str, scope: dict[str, Any]) -> int:
+    """The id to continue after, or 400 invalid-cursor when forged, garbled or from another list."""
+    payload, dot, mac = cursor.partition(".")
+    if not dot or not B64URL_RE.fullmatch(payload) or not B64URL_RE.fullmatch(mac):
+        raise _invalid("The cursor is not a cursor of this API.")
+    # The MAC covers the payload's bytes as sent, so member order and spacing are the writer's choice.
+    if not hmac.compare_digest(mac, _mac(secret, payload)):
+        raise _invalid("The cursor's signature does not verify.")
+    try:
+        document = json.loads(_b64decode(payload).decode("utf-8"))
+    except ValueError:
+        raise _invalid("The cursor does not decode.") from None
+    if not isinstance(document, dict) or any(not _same(document.get(k, ...), v) for k, v in scope.items()):
+        raise _invalid("The cursor belongs to another list, user or filter.")
+    after = document.get("after")
+    if type(after) is not int or after < 0:
+        raise _invalid("The cursor does not name a position.")
+    return after
+
+
+def link_next(path: str, params: list[tuple[str, str]], cursor: str) -> str:
+    """Link: <path?limit&done&priority&cursor>; rel="next" (the request's own values, cursor last)."""
+    query = "&".join(f"{name}={quote(value, safe='')}" for name, value in [*params, ("cursor", cursor)])
+    return f'<{path}?{query}>; rel="next"'

@@ -1,0 +1,88 @@
+"""argon2id passwords, bearer tokens (SHA-256 at rest), and the login_required decorator."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import g, request
+from sqlalchemy import select
+
+from .db import get_session
+from .errors import ApiProblem
+from .models import Token, User
+from .schemas import timestamp, utc_now
+
+# The OWASP baseline the spec fixes, so every port writes the same PHC strings.
+HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, salt_len=16)
+# An unknown email still spends one verification, so the response time does not tell which emails exist.
+DUMMY_HASH = HASHER.hash("no user has this password")
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")
+REALM = 'Bearer realm="tasks"'
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def hash_password(password: str) -> str:
+    """An argon2id PHC string."""
+    return HASHER.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether the password matches; always costs one argon2 verification."""
+    try:
+        return HASHER.verify(password_hash or DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_token() -> str:
+    """32 CSPRNG bytes as base64url without padding: 43 characters."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """The lowercase hex SHA-256 stored in tokens.token_hash (the token itself is never stored)."""
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def _unauthorized(slug: str, detail: str) -> ApiProblem:
+    challenge = REALM if slug == "authentication-required" else REALM + ', error="invalid_token"'
+    return ApiProblem(slug, detail, headers={"WWW-Authenticate": challenge})
+
+
+def authenticate() -> User:
+    """The user of the request's bearer token, or a 401 problem."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        raise _unauthorized("authentication-required", "Send Authorization: Bearer <token>.")
+    if not TOKEN_RE.fullmatch(token):
+        raise _unauthorized("invalid-token", "The token is unknown, expired or revoked.")
+    token_hash = hash_token(token)
+    # Looked up on every request, so a revoked token stops working at once on every replica.
+    user = get_session().scalar(
+        select(User)
+        .join(Token, Token.user_id == User.id)
+        .where(Token.token_hash == token_hash, Token.expires_at > timestamp(utc_now()))
+    )
+    if user is None:
+        raise _unauthorized("invalid-token", "The token is unknown, expired or revoked.")
+    g.token_hash = token_hash
+    return user
+
+
+def login_required(view: F) -> F:
+    """Authenticate inside the view, after routing: 404 and 405 come before 401, and OPTIONS needs none."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        g.user = authenticate()
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
