@@ -1,0 +1,46 @@
+"""gunicorn settings for the Django port; the schema is applied once, in the master, before serving."""
+
+import os
+
+from gunicorn.arbiter import Arbiter
+
+# Processes: one per core is the usual start; WEB_CONCURRENCY lets the deployment choose.
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Threads: requests mostly wait on the database or on argon2 (which releases the GIL); gthread also
+# gives keep-alive, which the sync worker does not. Each thread holds its own database connection.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# A worker that stops heart-beating for 30 s is stuck: kill and replace it.
+timeout = 30
+# On SIGTERM, in-flight requests get 10 s to finish, under the 15 s a supervisor waits before SIGKILL.
+graceful_timeout = 10
+# Idle keep-alive connections are closed after 5 s: reuse for a client's burst, no idle thread hoarding.
+keepalive = 5
+# Our longest request line (a path, a 512-character cursor, three filters) fits well in gunicorn's 4 KiB.
+limit_request_line = 4094
+# No request of this API needs more than a handful of headers; 100 bounds a header flood.
+limit_request_fields = 100
+# One header at most 8 KiB: far above any bearer token or entity-tag list we accept.
+limit_request_field_size = 8190
+# No control socket: gunicorn 25+ would create one at a shared default path ($HOME/.gunicorn/gunicorn.ctl)
+# that every other gunicorn on this machine (the other ports) would fight over.
+control_socket_disable = True
+# The access log is ours (one JSON line per request, with the request id); gunicorn's would duplicate it.
+accesslog = None
+# gunicorn's own messages (start, worker exits, refused requests) go to stderr, apart from the access log.
+errorlog = "-"
+
+
+def on_starting(server: Arbiter) -> None:
+    """Apply spec/schema.sql once per server, in the master, before any worker serves."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tasks_project.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connections
+    from tasks_api.db import apply_schema
+
+    apply_schema(settings.SPEC_DIR)
+    # Workers are forked from this process: they must open their own connections, not share this one.
+    connections.close_all()

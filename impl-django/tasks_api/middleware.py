@@ -1,0 +1,196 @@
+"""Request ids and the JSON access log, CORS, HEAD/Content-Length framing, and ApiError to problem+json."""
+
+import contextlib
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
+
+from .errors import ApiError
+
+GetResponse = Callable[[HttpRequest], HttpResponse]
+
+REQUEST_ID_RE = re.compile(r"[\x21-\x7e]{1,128}")
+EXPOSE_HEADERS = "ETag, Location, Link, X-Request-ID, Idempotent-Replayed"
+ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID"
+
+access_log = logging.getLogger("tasks_api.access")
+
+
+class RequestIdMiddleware:
+    """Outermost: every response (errors included) carries X-Request-ID, and one JSON log line is written."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if REQUEST_ID_RE.fullmatch(incoming) else str(uuid.uuid4())
+        request.request_id = request_id  # type: ignore[attr-defined]
+        # Django turns every exception below into a response (handler404/handler500), so one comes back.
+        response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        # Never the query string's tokens or the body: only what the spec lists.
+        access_log.info(
+            json.dumps(
+                {
+                    "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    "request_id": request_id,
+                }
+            )
+        )
+        return response
+
+
+class AllowedHostsMiddleware:
+    """Enforce ALLOWED_HOSTS: Django checks Host only in get_host(), which nothing else here calls."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.get_host()  # raises DisallowedHost -> handler400 -> 400 bad-request
+        return self.get_response(request)
+
+
+class CorsMiddleware:
+    """Exact-origin CORS from CORS_ALLOW_ORIGINS, preflights included; no credentials mode."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        origins = settings.CORS_ALLOW_ORIGINS
+        if not origins:
+            return response
+        # The answer depends on Origin whenever any origin is allowed: tell caches so.
+        patch_vary_headers(response, ("Origin",))
+        origin = request.META.get("HTTP_ORIGIN")
+        if origin not in origins:
+            return response
+        response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+        is_preflight = request.method == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in request.META
+        if is_preflight and response.status_code == 204 and response.has_header("Allow"):
+            response["Access-Control-Allow-Methods"] = response["Allow"]
+            response["Access-Control-Allow-Headers"] = ALLOW_HEADERS
+            response["Access-Control-Max-Age"] = "600"
+        return response
+
+
+class FramingMiddleware:
+    """Content-Length on every body; HEAD gets GET's headers and no body; 204/304 carry no Content-Type."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.streaming:
+            return response
+        if response.status_code in (204, 304):
+            # Django gives every HttpResponse a text/html Content-Type, even one without a body.
+            del response["Content-Type"]
+        else:
+            response["Content-Length"] = str(len(response.content))
+        if request.method == "HEAD":
+            # The server must not send a body for HEAD; the Content-Length stays GET's.
+            response.content = b""
+        return response
+
+
+class ProblemMiddleware:
+    """Innermost: an ApiError raised by a view becomes its problem+json response."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, ApiError):
+            return exception.response()
+        return None  # anything else is a bug: Django's handler500 answers
+
+
+# --- below Django: a WSGI wrapper around the whole application ---
+
+DRAIN_MAX_BYTES = 4 * 1_048_576
+DRAIN_SECONDS = 2.0
+
+
+def drain_unread_body(environ: dict[str, Any]) -> None:
+    """Read and discard what the client is still sending of a body the response did not need.
+
+    An early answer (401, 413, 404 ...) leaves the body on the socket; gunicorn drains only 64 KiB and
+    then closes, and closing a socket with unread data makes the kernel send RST, which can destroy the
+    response before the client reads it. Bounded in bytes and time: past those, closing is the defence.
+    """
+    stream = environ.get("wsgi.input")
+    sock = environ.get("gunicorn.socket")
+    if stream is None:
+        return
+    previous = sock.gettimeout() if sock is not None else None
+    deadline = time.monotonic() + DRAIN_SECONDS
+    drained = 0
+    try:
+        while drained < DRAIN_MAX_BYTES:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            if sock is not None:
+                sock.settimeout(remaining)
+            piece = stream.read(65536)
+            if not piece:
+                return
+            drained += len(piece)
+    except Exception:  # a timeout, a reset or a broken chunk: gunicorn closes the connection
+        return
+    finally:
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.settimeout(previous)
+
+
+class _DrainOnClose:
+    """The application's response iterable; close() (called after the response is sent) drains the body."""
+
+    def __init__(self, result: Iterable[bytes], environ: dict[str, Any]) -> None:
+        self.result = result
+        self.environ = environ
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.result)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.result, "close", None)
+            if close is not None:
+                close()
+        finally:
+            drain_unread_body(self.environ)
+
+
+class DrainUnreadBody:
+    """WSGI middleware: after each response, drain the unread rest of the request body (see above)."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> _DrainOnClose:
+        return _DrainOnClose(self.app(environ, start_response), environ)

@@ -1,0 +1,48 @@
+"""The route table: one path per resource, ids through a converter that matches 1..2^53-1 only."""
+
+from django.urls import path, register_converter
+
+from . import views
+from .routing import resource
+from .schemas import MAX_ID
+
+
+class IdConverter:
+    """A decimal id without sign or leading zeros, 1 to 2^53-1; anything else matches no route (404)."""
+
+    regex = "[1-9][0-9]{0,15}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > MAX_ID:
+            raise ValueError(value)  # Django reads ValueError as "this pattern does not match"
+        return number
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(IdConverter, "id")
+
+# No trailing slashes anywhere, and APPEND_SLASH is off: "/projects/" is an unknown path, never a redirect.
+urlpatterns = [
+    path("users", resource(post=views.create_user)),
+    path("users/me", resource(get=views.get_current_user, delete=views.delete_current_user)),
+    path("tokens", resource(post=views.create_token)),
+    path("tokens/current", resource(delete=views.revoke_token)),
+    path("projects", resource(get=views.list_projects, post=views.create_project)),
+    path(
+        "projects/<id:project_id>",
+        resource(get=views.get_project, patch=views.update_project, delete=views.delete_project),
+    ),
+    path("projects/<id:project_id>/tasks", resource(get=views.list_tasks, post=views.create_task)),
+    path(
+        "tasks/<id:task_id>",
+        resource(
+            get=views.get_task, put=views.replace_task, patch=views.update_task, delete=views.delete_task
+        ),
+    ),
+    path("healthz", resource(get=views.get_health)),
+    path("readyz", resource(get=views.get_readiness)),
+    path("openapi.yaml", resource(get=views.get_openapi)),
+]

@@ -1,0 +1,60 @@
+"""Django settings: only what the API uses, every value from tasks_api.config (the environment)."""
+
+from tasks_api import config, db
+
+# Django's signing key, and (the same value) the cursor HMAC key shared by every port and replica.
+SECRET_KEY = config.SECRET_KEY
+# Off unless DJANGO_DEBUG=1: DEBUG pages would show tracebacks and HTML instead of problem+json.
+DEBUG = config.DEBUG
+ALLOWED_HOSTS = config.ALLOWED_HOSTS
+
+# One app; no admin, auth, contenttypes, sessions, messages, staticfiles: bearer tokens live in our tables.
+INSTALLED_APPS = ["tasks_api.apps.TasksApiConfig"]
+
+# No CommonMiddleware (APPEND_SLASH redirects), no CsrfViewMiddleware (no cookies, so no CSRF),
+# no SessionMiddleware or AuthenticationMiddleware. Outermost first.
+MIDDLEWARE = [
+    "tasks_api.middleware.RequestIdMiddleware",  # outermost: logs the status the client really gets
+    "tasks_api.middleware.FramingMiddleware",  # Content-Length and HEAD for every response below
+    "tasks_api.middleware.CorsMiddleware",
+    "tasks_api.middleware.AllowedHostsMiddleware",
+    "tasks_api.middleware.ProblemMiddleware",  # innermost: ApiError from a view -> problem+json
+]
+
+ROOT_URLCONF = "tasks_project.urls"
+WSGI_APPLICATION = "tasks_project.wsgi.application"
+TEMPLATES: list[dict[str, object]] = []
+
+DATABASES = {"default": db.database_settings(config.DATABASE_URL)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+USE_I18N = False
+
+# Overrides of Django defaults that contradict the spec:
+APPEND_SLASH = False  # "/projects/" is an unknown path (404), never a redirect to "/projects".
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1_048_576  # the spec's 1 MiB (Django's default is 2.5 MB); views check first.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = None  # unknown query parameters are ignored; gunicorn bounds the line.
+
+# The API's own settings (tests override them with pytest-django's `settings` fixture).
+TOKEN_TTL_SECONDS = config.TOKEN_TTL_SECONDS
+CORS_ALLOW_ORIGINS = config.CORS_ALLOW_ORIGINS
+SPEC_DIR = config.SPEC_DIR
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"message": {"format": "%(message)s"}},
+    "handlers": {
+        "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "message"},
+        "stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr"},
+    },
+    "loggers": {
+        # One JSON object per request, on stdout.
+        "tasks_api.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        # Django logs every 4xx as a warning (ours are normal answers) and, with DEBUG off, sends 5xx
+        # tracebacks only to ADMINS by mail: keep the 5xx, on stderr.
+        "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
+    },
+}

@@ -1,0 +1,47 @@
+"""Pure helpers: cursors, entity tags, JSON parsing, the body drain."""
+
+import io
+
+import pytest
+from tasks_api.errors import ApiError
+from tasks_api.middleware import drain_unread_body
+from tasks_api.pagination import decode_cursor, encode_cursor
+from tasks_api.schemas import TASK_PATCH, parse_json, validate
+
+BOUND = {"list": "tasks", "user": 1, "project": 2, "done": True, "priority": None}
+
+
+def test_cursor_round_trip_and_binding():
+    cursor = encode_cursor(BOUND, 41)
+    assert decode_cursor(cursor, BOUND) == 41
+    for other in ({**BOUND, "user": 2}, {**BOUND, "done": None}, {**BOUND, "list": "projects"}):
+        with pytest.raises(ApiError) as caught:
+            decode_cursor(cursor, other)
+        assert caught.value.slug == "invalid-cursor"
+
+
+def test_cursor_done_true_is_not_the_integer_one():
+    cursor = encode_cursor({**BOUND, "done": 1}, 5)  # a payload whose "done" is 1, not true
+    with pytest.raises(ApiError):
+        decode_cursor(cursor, BOUND)
+
+
+@pytest.mark.parametrize(
+    "raw", [b"", b"{", b'{"a": NaN}', b"\xff", b'"\\ud800"', b"[" * 100_000, b"\xef\xbb\xbf{}"]
+)
+def test_malformed_json(raw):
+    with pytest.raises(ApiError) as caught:
+        parse_json(raw)
+    assert caught.value.slug == "malformed-json"
+
+
+def test_huge_integers_are_valid_json_but_invalid_members():
+    document = parse_json(b'{"project_id": ' + b"9" * 5000 + b"}")
+    _, problems = validate(document, TASK_PATCH)
+    assert problems == [{"pointer": "/project_id", "detail": "must be an integer from 1 to 9007199254740991"}]
+
+
+def test_drain_reads_the_rest_of_an_unread_body():
+    stream = io.BytesIO(b"x" * 300_000)
+    drain_unread_body({"wsgi.input": stream})
+    assert stream.read() == b""
