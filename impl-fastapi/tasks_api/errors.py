@@ -1,0 +1,168 @@
+"""The problem types of spec/README.md, problem+json rendering, and every exception handler in one place."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+PROBLEM_BASE = "https://tasks-api.example/problems/"
+# Where routing.BodyRoute records a refused body for handle_request_validation (a request scope key).
+BODY_PROBLEM = "tasks_api.body_problem"
+
+# slug -> (status, title): the fixed table of spec/README.md, identical in every port.
+PROBLEMS: dict[str, tuple[int, str]] = {
+    "malformed-json": (400, "Malformed JSON"),
+    "bad-request": (400, "Bad request"),
+    "invalid-cursor": (400, "Invalid cursor"),
+    "authentication-required": (401, "Authentication required"),
+    "invalid-token": (401, "Invalid token"),
+    "invalid-credentials": (401, "Invalid credentials"),
+    "not-found": (404, "Not found"),
+    "method-not-allowed": (405, "Method not allowed"),
+    "email-taken": (409, "Email already registered"),
+    "idempotency-in-flight": (409, "Request in flight"),
+    "precondition-failed": (412, "Precondition failed"),
+    "payload-too-large": (413, "Payload too large"),
+    "unsupported-media-type": (415, "Unsupported media type"),
+    "validation-error": (422, "Validation failed"),
+    "idempotency-key-reused": (422, "Idempotency key reused"),
+    "internal-error": (500, "Internal server error"),
+    "service-unavailable": (503, "Service unavailable"),
+}
+
+# The slug for an error Starlette or FastAPI raise by themselves (routing, the server's own limits).
+_SLUG_BY_STATUS = {
+    400: "bad-request",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    503: "service-unavailable",
+}
+
+
+class Problem(Exception):
+    """An error answer: raised anywhere below a handler, rendered by the handler registered below."""
+
+    def __init__(
+        self,
+        slug: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        errors: Sequence[Mapping[str, str]] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.slug = slug
+        self.status, self.title = PROBLEMS[slug]
+        self.detail = detail
+        self.headers = dict(headers or {})
+        self.errors = list(errors) if errors is not None else None
+
+
+def validation_problem(errors: Iterable[Mapping[str, str]]) -> Problem:
+    """A 422 validation-error listing every problem found (one item each, spec "Validation")."""
+    items = list(errors)
+    return Problem("validation-error", f"The request has {len(items)} invalid part(s).", errors=items)
+
+
+def problem_body(problem: Problem) -> bytes:
+    """The application/problem+json document of a problem (RFC 9457)."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + problem.slug,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+    }
+    if problem.errors is not None:
+        body["errors"] = problem.errors
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def problem_response(problem: Problem) -> Response:
+    """Render a problem as an application/problem+json response."""
+    return Response(
+        problem_body(problem),
+        status_code=problem.status,
+        media_type="application/problem+json",
+        headers=problem.headers,
+    )
+
+
+def internal_error_response() -> Response:
+    """The 500 answer: never a traceback (that goes to the log)."""
+    return problem_response(Problem("internal-error", "The server failed to answer this request."))
+
+
+def _json_pointer(path: Sequence[str | int]) -> str:
+    # RFC 6901: "~" and "/" inside a member name are escaped.
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def error_item(loc: Sequence[str | int], detail: str) -> dict[str, str]:
+    """One `errors` item from a Pydantic/FastAPI location: ("body", "title") -> {"pointer": "/title"}."""
+    where, rest = loc[0], loc[1:]
+    if where == "body":
+        return {"detail": detail, "pointer": _json_pointer(rest)}
+    if where == "header":
+        return {"detail": detail, "header": str(rest[0])}
+    return {"detail": detail, "parameter": str(rest[0]) if rest else str(where)}
+
+
+def _detail_of(error: Mapping[str, Any]) -> str:
+    if error.get("type") == "missing":
+        return "This member is required."
+    if error.get("type") == "extra_forbidden":
+        return "This member is not allowed."
+    # Pydantic prefixes the message of a ValueError raised by a validator of ours.
+    return str(error.get("msg", "Invalid value.")).removeprefix("Value error, ")
+
+
+async def handle_problem(request: Request, exc: Exception) -> Response:
+    """Our own problems, raised by dependencies and handlers."""
+    assert isinstance(exc, Problem)
+    return problem_response(exc)
+
+
+async def handle_request_validation(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422 ({"detail": [...]}) becomes the spec's validation-error with pointers."""
+    assert isinstance(exc, RequestValidationError)
+    # The body was read and judged before FastAPI validated it (routing.BodyRoute); dependencies
+    # (authentication) ran in between, so a body that was refused only surfaces now, as a missing
+    # body. The spec ranks 413/415/400 above 422: answer with that problem instead.
+    body_problem = request.scope.get(BODY_PROBLEM)
+    if body_problem is not None:
+        return problem_response(body_problem)
+    errors = list(exc.errors())
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return problem_response(Problem("malformed-json", "The body is not valid JSON."))
+    return problem_response(validation_problem(error_item(e["loc"], _detail_of(e)) for e in errors))
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404 (no route) and 405 (route, not this method) become problem+json."""
+    assert isinstance(exc, StarletteHTTPException)
+    slug = _SLUG_BY_STATUS.get(exc.status_code, "internal-error")
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette's Allow names the methods of the one route it tried; the spec wants the path's.
+        headers["Allow"] = request.app.state.route_table.allow_header(request.url.path)
+        detail = f"{request.method} is not served here; see Allow."
+    elif exc.status_code == 404:
+        detail = "No resource lives at this path."
+    else:
+        detail = str(exc.detail)
+    return problem_response(Problem(slug, detail, headers=headers))
+
+
+def install_exception_handlers(app: FastAPI) -> None:
+    """Register every exception handler of the port (FastAPI's defaults answer {"detail": ...})."""
+    app.add_exception_handler(Problem, handle_problem)
+    app.add_exception_handler(RequestValidationError, handle_request_validation)
+    app.add_exception_handler(StarletteHTTPException, handle_http_exception)

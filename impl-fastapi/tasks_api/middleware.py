@@ -1,0 +1,126 @@
+"""Pure ASGI middleware: request ids, the JSON access log line, the last-resort 500, and CORS."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tasks_api.errors import internal_error_response
+
+EXPOSE_HEADERS = "ETag, Location, Link, X-Request-ID, Idempotent-Replayed"
+ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID"
+
+access_log = logging.getLogger("tasks_api.access")
+error_log = logging.getLogger("tasks_api")
+
+
+def configure_logging() -> None:
+    """One JSON object per line on stdout for the access log; tracebacks go to stderr."""
+    if not access_log.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access_log.addHandler(handler)
+        access_log.setLevel(logging.INFO)
+        access_log.propagate = False
+    if not error_log.handlers:
+        error_log.addHandler(logging.StreamHandler(sys.stderr))
+        error_log.setLevel(logging.INFO)
+
+
+def request_id_of(header: str | None) -> str:
+    """The client's X-Request-ID when it is 1 to 128 visible ASCII characters, else a new UUID4."""
+    if header and len(header) <= 128 and all("\x21" <= char <= "\x7e" for char in header):
+        return header
+    return str(uuid.uuid4())
+
+
+class RequestContextMiddleware:
+    """X-Request-ID on every response, one access log line per request, and a problem+json 500 for
+    any exception that escapes (Starlette's own last resort answers text/plain, without the id)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = request_id_of(Headers(scope=scope).get("x-request-id"))
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            error_log.exception(
+                "unhandled error in %s %s (request_id=%s)", scope["method"], scope["path"], request_id
+            )
+            if response_started:
+                raise  # too late for an error response: the server closes the connection
+            await internal_error_response()(scope, receive, send_with_id)
+        finally:
+            access_log.info(
+                json.dumps(
+                    {
+                        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                        "request_id": request_id,
+                    }
+                )
+            )
+
+
+class CorsMiddleware:
+    """CORS exactly as spec/README.md has it (Starlette's CORSMiddleware answers preflights itself with
+    200 and rejects unknown origins with 400; the spec wants the route's 204 + Allow and no headers)."""
+
+    def __init__(self, app: ASGIApp, origins: Iterable[str]) -> None:
+        self.app = app
+        self.origins = frozenset(origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.origins:
+            await self.app(scope, receive, send)  # no origins configured: no cross-origin access at all
+            return
+        request_headers = Headers(scope=scope)
+        origin = request_headers.get("origin")
+        allowed = origin in self.origins
+        preflight = (
+            allowed and scope["method"] == "OPTIONS" and "access-control-request-method" in request_headers
+        )
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.add_vary_header("Origin")  # the response differs by Origin: caches must know
+                if allowed and origin is not None:
+                    headers["Access-Control-Allow-Origin"] = origin
+                    headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+                    if preflight and message["status"] == 204 and "allow" in headers:
+                        headers["Access-Control-Allow-Methods"] = headers["allow"]
+                        headers["Access-Control-Allow-Headers"] = ALLOW_HEADERS
+                        headers["Access-Control-Max-Age"] = "600"
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)

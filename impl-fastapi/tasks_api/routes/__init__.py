@@ -1,0 +1,12 @@
+"""The handlers, one APIRouter per tag of spec/openapi.yaml; each handler is named after its operationId."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from tasks_api.routes import operations, projects, tasks, tokens, users
+
+
+def routers() -> list[APIRouter]:
+    """Every router of the API (full paths, no prefixes: each reads as in spec/openapi.yaml)."""
+    return [users.router, tokens.router, projects.router, tasks.router, operations.router]

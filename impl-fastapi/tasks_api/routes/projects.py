@@ -1,0 +1,152 @@
+"""projects: list (keyset pages), create (idempotent), read (conditional), patch and delete (If-Match)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from tasks_api.conditional import IfMatch, IfNoneMatch, Precondition, etag, if_match, none_match
+from tasks_api.config import get_settings
+from tasks_api.db import Db, read_transaction, utc_now, write_transaction
+from tasks_api.errors import Problem
+from tasks_api.idempotency import Created, IdempotencyKeyHeader, RawBody, create_once, fingerprint
+from tasks_api.models import Project
+from tasks_api.pagination import ListParams, decode_cursor, encode_cursor, link_header, project_list_params
+from tasks_api.responses import json_response, no_content, render
+from tasks_api.routing import BodyRoute
+from tasks_api.schemas import ProjectCreate, ProjectOut, ProjectPage, ProjectPatch
+from tasks_api.security import CurrentUser
+
+router = APIRouter(route_class=BodyRoute, tags=["projects"])
+
+
+def not_found(project_id: int) -> Problem:
+    """404 for a project that is missing or someone else's (the same thing to a non-owner)."""
+    return Problem("not-found", f"No project with id {project_id}.")
+
+
+def project_response(project: Project, status_code: int = 200) -> Response:
+    """A project with its strong ETag."""
+    return json_response(
+        render(ProjectOut.model_validate(project)), status_code, {"ETag": etag(project.version)}
+    )
+
+
+@router.api_route("/projects", methods=["GET", "HEAD"])
+def list_projects(
+    request: Request, user: CurrentUser, params: Annotated[ListParams, Depends(project_list_params)], db: Db
+) -> Response:
+    """List the current user's projects"""
+    secret = get_settings().secret_key
+    identity = {"list": "projects", "user": user.user_id, "project": None, "done": None, "priority": None}
+    after = decode_cursor(secret, params.cursor, identity) if params.cursor else 0
+    with read_transaction(db):
+        # Keyset: walks the (owner_id, id) index; one row more than the page tells whether another exists.
+        rows = db.scalars(
+            select(Project)
+            .where(Project.owner_id == user.user_id, Project.id > after)
+            .order_by(Project.id)
+            .limit(params.limit + 1)
+        ).all()
+    items = rows[: params.limit]
+    next_cursor = (
+        encode_cursor(secret, {**identity, "after": items[-1].id}) if len(rows) > params.limit else None
+    )
+    headers = {"Link": link_header(request.url.path, params, next_cursor)} if next_cursor else {}
+    page = ProjectPage(items=[ProjectOut.model_validate(row) for row in items], next_cursor=next_cursor)
+    return json_response(render(page), headers=headers)
+
+
+@router.post("/projects")
+def create_project(
+    request: Request,
+    user: CurrentUser,
+    payload: Annotated[ProjectCreate, Body()],
+    body: RawBody,
+    db: Db,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Create a project"""
+
+    def create(session: Session) -> Created:
+        now = utc_now()
+        project = Project(
+            owner_id=user.user_id,
+            name=payload.name,
+            description=payload.description,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(project)
+        session.flush()  # the id, for Location
+        return Created(render(ProjectOut.model_validate(project)), f"/projects/{project.id}", etag(1))
+
+    return create_once(db, user.user_id, idempotency_key, fingerprint(request.url.path, body), create)
+
+
+@router.api_route("/projects/{project_id:id}", methods=["GET", "HEAD"])
+def get_project(project_id: int, user: CurrentUser, db: Db, if_none_match: IfNoneMatch = None) -> Response:
+    """Get a project"""
+    with read_transaction(db):
+        project = db.scalar(select(Project).where(Project.id == project_id, Project.owner_id == user.user_id))
+    if project is None:
+        raise not_found(project_id)
+    if none_match(if_none_match, project.version):
+        return Response(status_code=304, headers={"ETag": etag(project.version)})
+    return project_response(project)
+
+
+def _precondition_failed_or_missing(
+    db: Session, project_id: int, owner_id: int, wanted: Precondition | None
+) -> Problem:
+    # The conditional statement changed no row: say why, in the spec's order (404 before 412).
+    version = db.scalar(select(Project.version).where(Project.id == project_id, Project.owner_id == owner_id))
+    if version is None:
+        return not_found(project_id)
+    current = f"the current ETag is {etag(version)}"
+    if wanted is not None and wanted.matches(version):
+        current = "the project changed meanwhile"  # only under concurrency: lost the race
+    return Problem("precondition-failed", f"If-Match does not match: {current}.")
+
+
+@router.patch("/projects/{project_id:id}")
+def update_project(
+    project_id: int,
+    user: CurrentUser,
+    payload: Annotated[ProjectPatch, Body()],
+    db: Db,
+    if_match_header: IfMatch = None,
+) -> Response:
+    """Update a project (JSON merge patch)"""
+    wanted = if_match(if_match_header)
+    # Only the members the patch names: two unconditional patches of different members both survive.
+    changes = payload.model_dump(include=payload.model_fields_set)
+    statement = update(Project).where(Project.id == project_id, Project.owner_id == user.user_id)
+    if wanted is not None and not wanted.any_version:
+        statement = statement.where(Project.version.in_(wanted.versions))
+    with write_transaction(db):
+        # One atomic statement: compare (WHERE version ...) and write (version + 1) together.
+        project = db.scalar(
+            statement.values(**changes, version=Project.version + 1, updated_at=utc_now()).returning(Project)
+        )
+        if project is None:
+            raise _precondition_failed_or_missing(db, project_id, user.user_id, wanted)
+    return project_response(project)
+
+
+@router.delete("/projects/{project_id:id}")
+def delete_project(project_id: int, user: CurrentUser, db: Db, if_match_header: IfMatch = None) -> Response:
+    """Delete a project and its tasks"""
+    wanted = if_match(if_match_header)
+    statement = delete(Project).where(Project.id == project_id, Project.owner_id == user.user_id)
+    if wanted is not None and not wanted.any_version:
+        statement = statement.where(Project.version.in_(wanted.versions))
+    with write_transaction(db):
+        deleted = db.scalar(statement.returning(Project.id))  # its tasks go by ON DELETE CASCADE
+        if deleted is None:
+            raise _precondition_failed_or_missing(db, project_id, user.user_id, wanted)
+    return no_content()

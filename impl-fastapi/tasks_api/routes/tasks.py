@@ -1,0 +1,210 @@
+"""tasks: list (filters, keyset pages), create (idempotent), read, replace, patch, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tasks_api.conditional import IfMatch, IfNoneMatch, Precondition, etag, if_match, none_match
+from tasks_api.config import get_settings
+from tasks_api.db import Db, read_transaction, utc_now, write_transaction
+from tasks_api.errors import Problem, validation_problem
+from tasks_api.idempotency import Created, IdempotencyKeyHeader, RawBody, create_once, fingerprint
+from tasks_api.models import Project, Task
+from tasks_api.pagination import ListParams, decode_cursor, encode_cursor, link_header, task_list_params
+from tasks_api.responses import json_response, no_content, render
+from tasks_api.routes.projects import not_found as project_not_found
+from tasks_api.routing import BodyRoute
+from tasks_api.schemas import TaskCreate, TaskOut, TaskPage, TaskPatch, TaskReplace
+from tasks_api.security import CurrentUser
+
+router = APIRouter(route_class=BodyRoute, tags=["tasks"])
+
+
+def not_found(task_id: int) -> Problem:
+    """404 for a task that is missing or in someone else's project."""
+    return Problem("not-found", f"No task with id {task_id}.")
+
+
+def task_response(task: Task, status_code: int = 200) -> Response:
+    """A task with its strong ETag."""
+    return json_response(render(TaskOut.model_validate(task)), status_code, {"ETag": etag(task.version)})
+
+
+def owned_project(project_id: int, owner_id: int) -> ColumnElement[bool]:
+    """The project exists and belongs to the caller."""
+    return select(Project.id).where(Project.id == project_id, Project.owner_id == owner_id).exists()
+
+
+def owned_task(task_id: int, owner_id: int) -> ColumnElement[bool]:
+    """The task exists and lies in one of the caller's projects."""
+    return (Task.id == task_id) & Task.project_id.in_(select(Project.id).where(Project.owner_id == owner_id))
+
+
+def _require_project(db: Session, project_id: int, owner_id: int) -> None:
+    if not db.scalar(select(owned_project(project_id, owner_id))):
+        raise project_not_found(project_id)
+
+
+@router.api_route("/projects/{project_id:id}/tasks", methods=["GET", "HEAD"])
+def list_tasks(
+    request: Request,
+    project_id: int,
+    user: CurrentUser,
+    params: Annotated[ListParams, Depends(task_list_params)],
+    db: Db,
+) -> Response:
+    """List a project's tasks"""
+    secret = get_settings().secret_key
+    identity = {
+        "list": "tasks",
+        "user": user.user_id,
+        "project": project_id,
+        "done": params.done,
+        "priority": params.priority,
+    }
+    # The cursor is a parameter: judged (400) before the resource (404), like the other ports.
+    after = decode_cursor(secret, params.cursor, identity) if params.cursor else 0
+    with read_transaction(db):
+        _require_project(db, project_id, user.user_id)
+        query = select(Task).where(Task.project_id == project_id, Task.id > after)
+        if params.done is not None:
+            query = query.where(Task.done == params.done)
+        if params.priority is not None:
+            query = query.where(Task.priority == params.priority)
+        rows = db.scalars(query.order_by(Task.id).limit(params.limit + 1)).all()
+    items = rows[: params.limit]
+    next_cursor = (
+        encode_cursor(secret, {**identity, "after": items[-1].id}) if len(rows) > params.limit else None
+    )
+    headers = {"Link": link_header(request.url.path, params, next_cursor)} if next_cursor else {}
+    page = TaskPage(items=[TaskOut.model_validate(row) for row in items], next_cursor=next_cursor)
+    return json_response(render(page), headers=headers)
+
+
+@router.post("/projects/{project_id:id}/tasks")
+def create_task(
+    request: Request,
+    project_id: int,
+    user: CurrentUser,
+    payload: Annotated[TaskCreate, Body()],
+    body: RawBody,
+    db: Db,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Create a task in a project"""
+    with read_transaction(db):
+        _require_project(db, project_id, user.user_id)  # the resource (404) before idempotency
+
+    def create(session: Session) -> Created:
+        _require_project(session, project_id, user.user_id)  # may have gone since the check above
+        now = utc_now()
+        task = Task(project_id=project_id, **payload.model_dump(), version=1, created_at=now, updated_at=now)
+        session.add(task)
+        try:
+            session.flush()
+        except IntegrityError:
+            # PostgreSQL: the project was deleted between our check and the insert (FK violation).
+            raise project_not_found(project_id) from None
+        return Created(render(TaskOut.model_validate(task)), f"/tasks/{task.id}", etag(1))
+
+    return create_once(db, user.user_id, idempotency_key, fingerprint(request.url.path, body), create)
+
+
+@router.api_route("/tasks/{task_id:id}", methods=["GET", "HEAD"])
+def get_task(task_id: int, user: CurrentUser, db: Db, if_none_match: IfNoneMatch = None) -> Response:
+    """Get a task"""
+    with read_transaction(db):
+        task = db.scalar(select(Task).where(owned_task(task_id, user.user_id)))
+    if task is None:
+        raise not_found(task_id)
+    if none_match(if_none_match, task.version):
+        return Response(status_code=304, headers={"ETag": etag(task.version)})
+    return task_response(task)
+
+
+def _write(
+    db: Session, task_id: int, owner_id: int, changes: dict[str, Any], wanted: Precondition | None
+) -> Task:
+    """Apply `changes` with one conditional UPDATE; on no row, raise the problem that explains why."""
+    with write_transaction(db):
+        target_ok = "project_id" not in changes or bool(
+            db.scalar(select(owned_project(changes["project_id"], owner_id)))
+        )
+        if target_ok:
+            statement = update(Task).where(owned_task(task_id, owner_id))
+            if wanted is not None and not wanted.any_version:
+                statement = statement.where(Task.version.in_(wanted.versions))
+            values = {**changes, "version": Task.version + 1, "updated_at": utc_now()}
+            try:
+                # A savepoint, so that after a failed statement PostgreSQL still lets us explain why.
+                with db.begin_nested():
+                    # One atomic statement: compare (WHERE version ...) and write (version + 1) together.
+                    task = db.scalar(statement.values(**values).returning(Task))
+            except IntegrityError:
+                task, target_ok = None, False  # PostgreSQL: the target project was just deleted
+            if task is not None:
+                return task
+        raise _why_unchanged(db, task_id, owner_id, wanted, target_ok)
+
+
+def _why_unchanged(
+    db: Session, task_id: int, owner_id: int, wanted: Precondition | None, target_ok: bool
+) -> Problem:
+    # In the spec's order of checks: the resource (404), the precondition (412), business rules (422).
+    version = db.scalar(select(Task.version).where(owned_task(task_id, owner_id)))
+    if version is None:
+        return not_found(task_id)
+    if wanted is not None and not wanted.matches(version):
+        return Problem(
+            "precondition-failed", f"If-Match does not match: the current ETag is {etag(version)}."
+        )
+    if not target_ok:
+        return validation_problem(
+            [{"pointer": "/project_id", "detail": "must be the id of one of your projects"}]
+        )
+    # Only under concurrency: the row changed between the UPDATE and this read.
+    return Problem("precondition-failed", "If-Match does not match: the task changed meanwhile.")
+
+
+@router.put("/tasks/{task_id:id}")
+def replace_task(
+    task_id: int,
+    user: CurrentUser,
+    payload: Annotated[TaskReplace, Body()],
+    db: Db,
+    if_match_header: IfMatch = None,
+) -> Response:
+    """Replace a task"""
+    return task_response(_write(db, task_id, user.user_id, payload.model_dump(), if_match(if_match_header)))
+
+
+@router.patch("/tasks/{task_id:id}")
+def update_task(
+    task_id: int,
+    user: CurrentUser,
+    payload: Annotated[TaskPatch, Body()],
+    db: Db,
+    if_match_header: IfMatch = None,
+) -> Response:
+    """Update a task (JSON merge patch)"""
+    # Only the members the patch names: two unconditional patches of different members both survive.
+    changes = payload.model_dump(include=payload.model_fields_set)
+    return task_response(_write(db, task_id, user.user_id, changes, if_match(if_match_header)))
+
+
+@router.delete("/tasks/{task_id:id}")
+def delete_task(task_id: int, user: CurrentUser, db: Db, if_match_header: IfMatch = None) -> Response:
+    """Delete a task"""
+    wanted = if_match(if_match_header)
+    statement = delete(Task).where(owned_task(task_id, user.user_id))
+    if wanted is not None and not wanted.any_version:
+        statement = statement.where(Task.version.in_(wanted.versions))
+    with write_transaction(db):
+        if db.scalar(statement.returning(Task.id)) is None:
+            raise _why_unchanged(db, task_id, user.user_id, wanted, target_ok=True)
+    return no_content()

@@ -1,0 +1,45 @@
+"""tokens: log in (create a bearer token) and log out (revoke the token used)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Response
+from sqlalchemy import delete, select
+
+from tasks_api.config import get_settings
+from tasks_api.db import Db, read_transaction, utc_now, write_transaction
+from tasks_api.errors import Problem
+from tasks_api.models import Token, User
+from tasks_api.responses import json_response, no_content, render
+from tasks_api.routing import BodyRoute
+from tasks_api.schemas import TokenCreate, TokenOut
+from tasks_api.security import CurrentUser, dummy_hash, expiry, new_token, token_hash, verify_password
+
+router = APIRouter(route_class=BodyRoute, tags=["tokens"])
+
+
+@router.post("/tokens")
+def create_token(payload: Annotated[TokenCreate, Body()], db: Db) -> Response:
+    """Log in and get a bearer token"""
+    with read_transaction(db):
+        user = db.scalar(select(User).where(User.email == payload.email))
+    # An unknown email still spends one verification (against a dummy hash): the response time
+    # does not tell which emails exist. Runs in the threadpool (sync endpoint), off the event loop.
+    password_ok = verify_password(user.password_hash if user else dummy_hash(), payload.password)
+    if user is None or not password_ok:
+        raise Problem("invalid-credentials", "The email or password is wrong.")
+    token, expires_at = new_token(), expiry(get_settings().token_ttl_seconds)
+    with write_transaction(db):
+        db.add(
+            Token(user_id=user.id, token_hash=token_hash(token), created_at=utc_now(), expires_at=expires_at)
+        )
+    return json_response(render(TokenOut(access_token=token, expires_at=expires_at)), 201)
+
+
+@router.delete("/tokens/current")
+def revoke_token(user: CurrentUser, db: Db) -> Response:
+    """Log out (revoke the token used for this request)"""
+    with write_transaction(db):
+        db.execute(delete(Token).where(Token.token_hash == user.token_hash))
+    return no_content()
