@@ -262,9 +262,10 @@ def list_tasks(request: HttpRequest, project_id: int) -> HttpResponse:
     params, errors = list_params(request, filters=True)
     if errors:
         raise ValidationFailed(errors)
-    project = _owned_project(user, project_id)
-    bound = scope("tasks", user.id, project.id, params)
+    bound = scope("tasks", user.id, project_id, params)
+    # The cursor before the project's 404 (spec order of checks): a foreign cursor tells nothing.
     after = decode_cursor(params.cursor, bound) if params.cursor else 0
+    project = _owned_project(user, project_id)
     rows = Task.objects.filter(project_id=project.id, id__gt=after)
     if params.done is not None:
         rows = rows.filter(done=params.done)

@@ -65,6 +65,18 @@ def test_validation_before_foreign_resource(client: httpx.Client, user: User, ot
     assert_validation(response, pointer=["/colour"])
 
 
+def test_validation_before_cursor(client: httpx.Client, user: User, project: dict[str, Any]) -> None:
+    response = client.get(f"/projects/{project['id']}/tasks?limit=0&cursor=forged", headers=user.auth)
+    assert_validation(response, parameter=["limit"])
+
+
+def test_cursor_before_missing_or_foreign_project(client: httpx.Client, user: User, other_user: User) -> None:
+    theirs = client.post("/projects", json={"name": "theirs"}, headers=other_user.auth).json()
+    for project_id in (theirs["id"], MAX_ID):
+        response = client.get(f"/projects/{project_id}/tasks?cursor=forged", headers=user.auth)
+        assert_problem(response, "invalid-cursor")
+
+
 def test_validation_before_precondition(client: httpx.Client, user: User, project: dict[str, Any]) -> None:
     headers = {**user.auth, "If-Match": '"42"'}
     assert_validation(
