@@ -191,18 +191,23 @@ def test_cursor_format(client: httpx.Client, user: User, project: dict[str, Any]
     assert len(mac) == 43
 
 
+def _projects_cursor_payload(user_id: int, after: int) -> dict[str, Any]:
+    """The JSON object spec/README.md puts inside a listProjects cursor."""
+    return {
+        "list": "projects",
+        "user": user_id,
+        "project": None,
+        "done": None,
+        "priority": None,
+        "after": after,
+    }
+
+
 def test_cursor_of_projects_list(client: httpx.Client, user: User) -> None:
     ids = _projects(client, user, 2)
     body, _ = _page(client, user, "/projects?limit=1")
     payload = json.loads(_unb64(body["next_cursor"].split(".")[0]))
-    assert payload == {
-        "list": "projects",
-        "user": user.id,
-        "project": None,
-        "done": None,
-        "priority": None,
-        "after": ids[0],
-    }
+    assert payload == _projects_cursor_payload(user.id, ids[0])
 
 
 def test_forged_cursor_with_free_member_order_and_spacing_is_honoured(
@@ -332,15 +337,6 @@ def test_cursor_with_other_filters_is_invalid(
 
 def test_cursor_signed_with_another_key_is_invalid(client: httpx.Client, user: User, secret_key: str) -> None:
     ids = _projects(client, user, 2)
-    raw = json.dumps(
-        {
-            "list": "projects",
-            "user": user.id,
-            "project": None,
-            "done": None,
-            "priority": None,
-            "after": ids[0],
-        }
-    ).encode()
+    raw = json.dumps(_projects_cursor_payload(user.id, ids[0])).encode()
     response = client.get(f"/projects?cursor={_sign(raw, secret_key + 'x')}", headers=user.auth)
     assert_problem(response, "invalid-cursor")
