@@ -12,6 +12,11 @@ from conformance.layers import LAYERS, run_layer
 from conformance.matrix import run_column
 from conformance.paths import DEFAULT_REPORT_DIR, DEFAULT_SECRET_KEY
 from conformance.ports import discover
+from conformance.settings import (
+    DEFAULT_EVENTS_HEARTBEAT_SECONDS,
+    DEFAULT_EVENTS_STREAM_SECONDS,
+    ServerSettings,
+)
 
 
 def _layers(value: str) -> list[str]:
@@ -36,6 +41,18 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("CONFORMANCE_SECRET_KEY", DEFAULT_SECRET_KEY),
         help="the server's SECRET_KEY, used to check and forge cursors (default: the spec's default key)",
     )
+    run.add_argument(
+        "--events-heartbeat-seconds",
+        type=int,
+        default=DEFAULT_EVENTS_HEARTBEAT_SECONDS,
+        help="the server's EVENTS_HEARTBEAT_SECONDS (default: the spec's)",
+    )
+    run.add_argument(
+        "--events-stream-seconds",
+        type=int,
+        default=DEFAULT_EVENTS_STREAM_SECONDS,
+        help="the server's EVENTS_STREAM_SECONDS (default: the spec's)",
+    )
     matrix = commands.add_parser(
         "matrix", help="start every port (../impl-*/port.toml) and run the suite on each"
     )
@@ -47,9 +64,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     failed = False
+    settings = ServerSettings(args.secret_key, args.events_heartbeat_seconds, args.events_stream_seconds)
     for layer in args.layers:
         print(f"== {layer}", flush=True)
-        result = run_layer(layer, args.base_url.rstrip("/"), args.report_dir, args.secret_key)
+        result = run_layer(layer, args.base_url.rstrip("/"), args.report_dir, settings)
         verdict = "pass" if result.ok else "FAIL"
         print(f"== {layer}: {verdict} in {result.seconds:.0f} s {result.note}".rstrip(), flush=True)
         failed |= not result.ok

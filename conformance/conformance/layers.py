@@ -18,6 +18,7 @@ from conformance.paths import (
     TRANSPORT_TESTS,
     behaviour_modules,
 )
+from conformance.settings import ServerSettings
 
 LAYERS = ("contract", "behaviour", "transport")
 
@@ -41,7 +42,7 @@ class LayerResult:
         return self.returncode == 0 and all(row.failed == 0 for row in self.rows.values())
 
 
-def _command(layer: str, base_url: str, junit: Path, secret_key: str) -> list[str]:
+def _command(layer: str, base_url: str, junit: Path, settings: ServerSettings) -> list[str]:
     if layer == "contract":
         schemathesis = str(Path(sys.executable).with_name("schemathesis"))
         return [
@@ -52,7 +53,7 @@ def _command(layer: str, base_url: str, junit: Path, secret_key: str) -> list[st
     tests = BEHAVIOUR_TESTS if layer == "behaviour" else TRANSPORT_TESTS
     return [
         sys.executable, "-m", "pytest", str(tests), "--rootdir", str(CONFORMANCE_DIR), "-q", "-rf",
-        "--base-url", base_url, f"--secret-key={secret_key}", "--junitxml", str(junit),
+        "--base-url", base_url, *settings.pytest_args(), "--junitxml", str(junit),
     ]  # fmt: skip
 
 
@@ -65,7 +66,7 @@ def _rows(layer: str, junit: Path) -> dict[str, Tally]:
 
 
 def run_layer(
-    layer: str, base_url: str, report_dir: Path, secret_key: str, log: Path | None = None
+    layer: str, base_url: str, report_dir: Path, settings: ServerSettings, log: Path | None = None
 ) -> LayerResult:
     """Run `layer`; its JUnit XML goes to report_dir/<layer>.xml, its output to `log` (or the console)."""
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -78,7 +79,7 @@ def run_layer(
         output = sink if log else None
         try:
             completed = subprocess.run(
-                _command(layer, base_url, junit, secret_key),
+                _command(layer, base_url, junit, settings),
                 cwd=CONFORMANCE_DIR,
                 env=env,
                 stdout=output,

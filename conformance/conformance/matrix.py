@@ -13,10 +13,16 @@ from conformance import server
 from conformance.database import DatabaseError, postgres_database, sqlite_database
 from conformance.junit import Tally
 from conformance.layers import LAYERS, run_layer
-from conformance.paths import SPEC_DIR, behaviour_modules
+from conformance.paths import SPEC_DIR, WEB_DIR, behaviour_modules
 from conformance.ports import Port, Start
+from conformance.settings import ServerSettings
 
 ALLOWED_ORIGIN = "https://allowed.example"
+
+# Live-event timings short enough to test heartbeats and the end of a stream in seconds.
+EVENTS_POLL_SECONDS = 1
+EVENTS_HEARTBEAT_SECONDS = 2
+EVENTS_STREAM_SECONDS = 8
 
 
 def row_names() -> list[str]:
@@ -87,12 +93,16 @@ def run_column(port: Port, start: Start, kind: str, postgres_url: str | None, re
 
 
 def _serve_and_test(port: Port, start: Start, database_url: str, out: Path, column: Column) -> None:
-    secret_key = secrets.token_urlsafe(32)
+    settings = ServerSettings(secrets.token_urlsafe(32), EVENTS_HEARTBEAT_SECONDS, EVENTS_STREAM_SECONDS)
     env = {
         "DATABASE_URL": database_url,
-        "SECRET_KEY": secret_key,
+        "SECRET_KEY": settings.secret_key,
         "SPEC_DIR": str(SPEC_DIR),
+        "WEB_DIR": str(WEB_DIR),
         "CORS_ALLOW_ORIGINS": ALLOWED_ORIGIN,
+        "EVENTS_POLL_SECONDS": str(EVENTS_POLL_SECONDS),
+        "EVENTS_HEARTBEAT_SECONDS": str(settings.events_heartbeat_seconds),
+        "EVENTS_STREAM_SECONDS": str(settings.events_stream_seconds),
         **port.env,
     }
     running = server.start(start.command, port.directory, env, out / "server.log")
@@ -102,7 +112,7 @@ def _serve_and_test(port: Port, start: Start, database_url: str, out: Path, colu
             column.fail_all(f"{not_ready}; server log tail:\n{server.log_tail(running.log)}")
             return
         for layer in LAYERS:
-            result = run_layer(layer, running.base_url, out, secret_key, log=out / f"{layer}.log")
+            result = run_layer(layer, running.base_url, out, settings, log=out / f"{layer}.log")
             column.cells.update(result.rows)
             column.seconds[layer] = result.seconds
             if result.note:

@@ -5,6 +5,7 @@ from pathlib import Path
 CONFORMANCE_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = CONFORMANCE_DIR.parent
 SPEC_DIR = REPO_ROOT / "spec"
+WEB_DIR = REPO_ROOT / "web"
 SCHEMATHESIS_CONFIG = CONFORMANCE_DIR / "schemathesis.toml"
 BEHAVIOUR_TESTS = CONFORMANCE_DIR / "tests" / "behaviour"
 TRANSPORT_TESTS = CONFORMANCE_DIR / "tests" / "transport"

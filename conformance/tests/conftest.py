@@ -6,10 +6,11 @@ from urllib.parse import urlsplit
 
 import pytest
 from conformance.paths import DEFAULT_SECRET_KEY, SPEC_DIR
+from conformance.settings import DEFAULT_EVENTS_HEARTBEAT_SECONDS, DEFAULT_EVENTS_STREAM_SECONDS
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """--base-url (required), --secret-key and --spec-dir, each also readable from the environment."""
+    """--base-url (required), --secret-key, --spec-dir, event timings; each also read from the environment."""
     group = parser.getgroup("conformance")
     group.addoption("--base-url", default=os.environ.get("CONFORMANCE_BASE_URL"), help="server under test")
     group.addoption(
@@ -21,6 +22,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--spec-dir",
         default=os.environ.get("CONFORMANCE_SPEC_DIR", str(SPEC_DIR)),
         help="directory holding the openapi.yaml the server must serve",
+    )
+    group.addoption(
+        "--events-heartbeat-seconds",
+        type=int,
+        default=int(os.environ.get("CONFORMANCE_EVENTS_HEARTBEAT_SECONDS", DEFAULT_EVENTS_HEARTBEAT_SECONDS)),
+        help="the server's EVENTS_HEARTBEAT_SECONDS",
+    )
+    group.addoption(
+        "--events-stream-seconds",
+        type=int,
+        default=int(os.environ.get("CONFORMANCE_EVENTS_STREAM_SECONDS", DEFAULT_EVENTS_STREAM_SECONDS)),
+        help="the server's EVENTS_STREAM_SECONDS",
     )
 
 
@@ -52,3 +65,15 @@ def secret_key(pytestconfig: pytest.Config) -> str:
 def spec_dir(pytestconfig: pytest.Config) -> Path:
     """Directory of the contract files."""
     return Path(pytestconfig.getoption("spec_dir"))
+
+
+@pytest.fixture(scope="session")
+def events_heartbeat_seconds(pytestconfig: pytest.Config) -> int:
+    """The server's EVENTS_HEARTBEAT_SECONDS."""
+    return pytestconfig.getoption("events_heartbeat_seconds")
+
+
+@pytest.fixture(scope="session")
+def events_stream_seconds(pytestconfig: pytest.Config) -> int:
+    """The server's EVENTS_STREAM_SECONDS."""
+    return pytestconfig.getoption("events_stream_seconds")
