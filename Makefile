@@ -11,7 +11,7 @@ PORT_DIRS := $(patsubst %/port.toml,%,$(wildcard impl-*/port.toml))
 REDOCLY := @redocly/cli@2.77.0
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help tools sync demo test lint unit matrix matrix-postgres clean
+.PHONY: help tools sync demo test lint unit matrix matrix-postgres docs docs-check chromium clean
 
 help:
 	@echo "make demo   install everything, run the conformance matrix on SQLite for every port"
@@ -27,6 +27,7 @@ tools: $(UV)
 
 sync: tools
 	cd conformance && ../$(UV) sync --frozen --quiet
+	cd concordance && ../$(UV) sync --frozen --quiet
 	for d in $(PORT_DIRS); do (cd $$d && ../$(UV) sync --frozen --quiet); done
 
 demo: sync
@@ -36,7 +37,7 @@ test: lint unit matrix matrix-postgres
 
 lint: sync
 	$(RUFF) check .
-	$(RUFF) format --check --diff conformance $(PORT_DIRS) || { echo "run: $(RUFF) format ."; exit 1; }
+	$(RUFF) format --check --diff conformance concordance $(PORT_DIRS) || { echo "run: $(RUFF) format ."; exit 1; }
 	$(TOOLS)/bin/openapi-spec-validator spec/openapi.yaml
 	@if command -v npx >/dev/null 2>&1; then \
 		cd spec && REDOCLY_TELEMETRY=off NO_UPDATE_NOTIFIER=1 npx --yes $(REDOCLY) lint openapi.yaml; \
@@ -61,5 +62,21 @@ matrix-postgres: sync
 		echo "notice: TEST_DATABASE_URL not set, skipping the PostgreSQL matrix"; \
 	fi
 
+# The concordance (concordance/README.md): every port marks every fundamental. docs-check is what make
+# test runs: completeness, the committed docs/concordance.md up to date, the page laid out in Chromium.
+docs: sync chromium
+	cd concordance && ../$(UV) run --frozen concordance build
+	cd concordance && ../$(UV) run --frozen concordance render
+
+docs-check: docs
+	@if [ -n "$$(git status --porcelain -- docs/concordance.md)" ]; then \
+		git --no-pager diff --stat -- docs/concordance.md; \
+		echo "docs/concordance.md is out of date: run make docs and commit it"; exit 1; \
+	fi
+
+# Debian's chromium for the headless page checks (never a browser download of a test tool's own).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
 clean:
-	rm -rf $(TOOLS) reports conformance/.venv $(addsuffix /.venv,$(PORT_DIRS))
+	rm -rf $(TOOLS) reports conformance/.venv concordance/.venv $(addsuffix /.venv,$(PORT_DIRS))
