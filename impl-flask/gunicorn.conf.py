@@ -2,15 +2,21 @@
 
 import os
 
+# concordance: server-config
 # Processes: the matrix may set WEB_CONCURRENCY; two by default so the suite sees more than one process
 # sharing the database (nothing lives in process memory).
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Threads in each process: the handlers mostly wait on the database or on argon2 (which releases the GIL).
+# A live-events stream (GET /events) holds one thread for its whole life (up to EVENTS_STREAM_SECONDS), and a
+# gthread worker accepts connections even when all its threads are taken (it queues them), so every worker
+# needs spare threads beyond its streams: 8 threads = up to 4 streams + 4 for ordinary requests per worker.
 worker_class = "gthread"
-threads = 4
-# A request that runs longer than this is stuck: the master kills and replaces its worker.
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# A worker that stops reporting for this long is stuck: the master kills and replaces it. A gthread worker
+# reports from its main loop, not from the request threads, so a 300 s stream does not trip it.
 timeout = 30
 # SIGTERM: finish in-flight requests for at most 10 s, so the process exits well within the 15 s allowed.
+# Open streams are cut then; their clients reconnect with Last-Event-ID and miss nothing.
 graceful_timeout = 10
 # Seconds an idle keep-alive connection is kept open, waiting for the client's next request.
 keepalive = 5
@@ -20,6 +26,7 @@ limit_request_line = 8190
 limit_request_fields = 100
 # At most this many bytes per header field (an Authorization or X-Request-ID is far shorter).
 limit_request_field_size = 8190
+# end concordance
 # The app writes its own JSON access line (with the request id); gunicorn's would be a second, different one.
 accesslog = None
 # gunicorn's own messages (start, stop, worker deaths) go to stderr, apart from the access lines on stdout.

@@ -4,12 +4,17 @@ import os
 
 from gunicorn.arbiter import Arbiter
 
+# concordance: server-config
 # Processes: one per core is the usual start; the matrix sets WEB_CONCURRENCY.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Threads inside each process: requests mostly wait on the database, and threads share one engine pool.
+# A live-events stream (GET /events) holds its thread for its whole life (up to EVENTS_STREAM_SECONDS),
+# and gthread queues a request when every thread is taken: 8 threads = up to 4 streams per worker with
+# 4 threads left for ordinary requests. Waiting threads cost little (no database connection is held).
 worker_class = "gthread"
-threads = 4
-# Kill and replace a worker that has not answered its master for 30 s (a stuck request).
+threads = 8
+# Kill and replace a worker that has not answered its master for 30 s. gthread's main loop answers it,
+# not the request threads, so a 300 s stream does not trip this.
 timeout = 30
 # On SIGTERM, in-flight requests get 10 s to finish: under the 15 s the matrix allows for a clean exit.
 graceful_timeout = 10
@@ -29,6 +34,7 @@ loglevel = "info"
 control_socket_disable = True
 # Import the application in each worker after the fork, so no worker inherits the master's connections.
 preload_app = False
+# end concordance
 
 
 def on_starting(server: Arbiter) -> None:

@@ -9,6 +9,7 @@ ENTITY_TAG_RE = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*')
 VERSION_RE = re.compile(r"[1-9][0-9]{0,17}")  # tags compare as strings: "03" is not "3"
 
 
+# concordance: conditional-get
 def etag(version: int) -> str:
     """The strong validator of a project or task: "<version>"."""
     return f'"{version}"'
@@ -34,6 +35,10 @@ def none_match(header: str | None, version: int) -> bool:
     return tags is None or any(opaque == str(version) for _weak, opaque in tags)
 
 
+# end concordance
+
+
+# concordance: optimistic-concurrency
 def expected_versions(header: str | None) -> set[int] | None:
     """The versions If-Match accepts (strong comparison: weak tags never match); None means any."""
     if header is None:
@@ -42,3 +47,6 @@ def expected_versions(header: str | None) -> set[int] | None:
     if tags is None:
         return None  # "*": any existing resource
     return {int(opaque) for weak, opaque in tags if not weak and VERSION_RE.fullmatch(opaque)}
+
+
+# end concordance

@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-# <repo>/spec, found from this file so the port runs from any working directory.
-DEFAULT_SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
+# <repo>/spec and <repo>/web, found from this file so the port runs from any working directory.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SPEC_DIR = REPO_ROOT / "spec"
+DEFAULT_WEB_DIR = REPO_ROOT / "web"
 
 DEFAULTS: dict[str, str] = {
     "DATABASE_URL": "sqlite:///tasks.db",
@@ -16,11 +18,17 @@ DEFAULTS: dict[str, str] = {
     "TOKEN_TTL_SECONDS": "86400",
     "CORS_ALLOW_ORIGINS": "",
     "SPEC_DIR": str(DEFAULT_SPEC_DIR),
+    "WEB_DIR": str(DEFAULT_WEB_DIR),
+    "REDIS_URL": "",
+    "EVENTS_POLL_SECONDS": "1",
+    "EVENTS_HEARTBEAT_SECONDS": "15",
+    "EVENTS_STREAM_SECONDS": "300",
+    "EVENTS_RETENTION_SECONDS": "604800",
 }
 
 
 def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Read the five spec variables into typed Flask config values."""
+    """Read the spec's variables into typed Flask config values."""
     env = os.environ if environ is None else environ
     raw = {key: env.get(key) or default for key, default in DEFAULTS.items()}
     return {
@@ -30,6 +38,13 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "TOKEN_TTL_SECONDS": int(raw["TOKEN_TTL_SECONDS"]),
         "CORS_ALLOW_ORIGINS": parse_origins(raw["CORS_ALLOW_ORIGINS"]),
         "SPEC_DIR": Path(raw["SPEC_DIR"]),
+        "WEB_DIR": Path(raw["WEB_DIR"]),
+        "REDIS_URL": raw["REDIS_URL"],  # empty: no Redis, streams only poll the table
+        # Seconds, possibly fractional (EVENTS_POLL_SECONDS=0.2); the stream only does arithmetic with them.
+        "EVENTS_POLL_SECONDS": float(raw["EVENTS_POLL_SECONDS"]),
+        "EVENTS_HEARTBEAT_SECONDS": float(raw["EVENTS_HEARTBEAT_SECONDS"]),
+        "EVENTS_STREAM_SECONDS": float(raw["EVENTS_STREAM_SECONDS"]),
+        "EVENTS_RETENTION_SECONDS": int(raw["EVENTS_RETENTION_SECONDS"]),
     }
 
 

@@ -24,6 +24,7 @@ def normalize_url(url: str) -> str:
     return url
 
 
+# concordance: transactions
 def make_engine(url: str) -> Engine:
     """An engine with the pragmas and transaction control the spec asks for on SQLite."""
     url = normalize_url(url)
@@ -53,6 +54,9 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+# end concordance
+
+
 def schema_statements(spec_dir: Path, dialect: str) -> list[str]:
     """The statements of schema.sql (split on lines holding only ';'), in the given dialect."""
     text = (spec_dir / "schema.sql").read_text(encoding="utf-8")
@@ -79,6 +83,7 @@ def apply_schema(engine: Engine, spec_dir: Path) -> None:
             connection.exec_driver_sql(statement)
 
 
+# concordance: transactions
 def init_app(app: Flask) -> None:
     """Create the engine and session factories and close each request's session on teardown."""
     engine = make_engine(app.config["DATABASE_URL"])
@@ -96,14 +101,26 @@ def init_app(app: Flask) -> None:
             session.close()  # rolls back whatever was not committed
 
 
+# end concordance
+
+
 def get_engine() -> Engine:
     """The application's engine."""
     return current_app.extensions["tasks_api.engine"]
 
 
+# concordance: transactions
 def get_session() -> Session:
     """The request's session, opened on first use; write methods begin their transactions IMMEDIATE."""
     if "db_session" not in g:
         factories = current_app.extensions["tasks_api.sessions"]
         g.db_session = factories[request.method in WRITE_METHODS]()
     return g.db_session
+
+
+# end concordance
+
+
+def session_factory() -> sessionmaker[Session]:
+    """The factory of read sessions, for work that outlives the request (a stream's reads)."""
+    return current_app.extensions["tasks_api.sessions"][False]

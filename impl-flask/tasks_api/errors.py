@@ -57,6 +57,7 @@ def validation_error(errors: list[dict[str, str]]) -> ApiProblem:
     return ApiProblem("validation-error", detail, errors=errors)
 
 
+# concordance: problem-details
 def problem_response(
     slug: str,
     detail: str,
@@ -74,12 +75,16 @@ def problem_response(
     return response
 
 
+# end concordance
+
+
 def allow_header(methods: object) -> str:
     """The Allow value in the canonical order (Werkzeug hands us an unordered set)."""
     present = {str(m).upper() for m in methods}  # type: ignore[attr-defined]
     return ", ".join(m for m in METHOD_ORDER if m in present)
 
 
+# concordance: problem-details
 def register_error_handlers(app: Flask) -> None:
     """Every error, whichever layer raised it, leaves as problem+json (Flask's default is an HTML page)."""
 
@@ -120,3 +125,6 @@ def register_error_handlers(app: Flask) -> None:
         # Flask would answer an HTML 500; a 500 is always a bug: log the traceback, never send it.
         current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response("internal-error", "An unexpected error occurred.")
+
+
+# end concordance

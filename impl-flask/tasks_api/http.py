@@ -75,6 +75,7 @@ class ApiRequest(Request):
         raise ApiProblem("malformed-json", f"The body is not JSON text in UTF-8 ({e}).")
 
 
+# concordance: body-limits
 def read_json_body(*, merge_patch: bool = False) -> Any:
     """The request body as JSON, checked in the spec's order: 413, then 415, then 400."""
     # get_data enforces MAX_CONTENT_LENGTH: a declared length over it is refused before reading, a chunked
@@ -92,6 +93,9 @@ def read_json_body(*, merge_patch: bool = False) -> Any:
         raise ApiProblem("unsupported-media-type", f"Send the body as {wanted}.")
     # force=True: we checked the media type ourselves (Flask's is_json would also take any +json type).
     return request.get_json(force=True)
+
+
+# end concordance
 
 
 def no_content(status: int = 204) -> Response:
@@ -132,6 +136,7 @@ class IdConverter(BaseConverter):
         return str(int(value))
 
 
+# concordance: routing
 class TasksFlask(Flask):
     """Flask with the strict request class and JSON provider, and OPTIONS answered as the spec says."""
 
@@ -144,3 +149,6 @@ class TasksFlask(Flask):
         response = no_content()
         response.headers["Allow"] = allow_header(adapter.allowed_methods() if adapter else ())
         return response
+
+
+# end concordance

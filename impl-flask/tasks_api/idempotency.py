@@ -38,6 +38,7 @@ def _replay(record: IdempotencyKey) -> Response:
     return response
 
 
+# concordance: idempotency
 def _claim(session: Session, user_id: int, key: str, print_: str) -> Response | None:
     """None when this request now owns the key, else the answer for a key someone already holds."""
     for _attempt in range(CLAIM_ATTEMPTS):
@@ -79,6 +80,9 @@ def _claim(session: Session, user_id: int, key: str, print_: str) -> Response | 
     raise ApiProblem("idempotency-in-flight", "A request with this Idempotency-Key is still being processed.")
 
 
+# end concordance
+
+
 def _release(session: Session, user_id: int, key: str) -> None:
     """Delete our claim after a failed create, so that a retry runs again."""
     try:
@@ -95,6 +99,7 @@ def _release(session: Session, user_id: int, key: str) -> None:
         session.rollback()  # the original error matters more; the claim expires in 24 hours anyway
 
 
+# concordance: idempotency
 def run_create(key: str | None, create: Callable[[], Response]) -> Response:
     """Run a create (which flushes but does not commit) under the request's Idempotency-Key, if any."""
     session = get_session()
@@ -125,3 +130,6 @@ def run_create(key: str | None, create: Callable[[], Response]) -> Response:
         _release(session, user_id, key)
         raise
     return response
+
+
+# end concordance

@@ -29,6 +29,7 @@ def _configure_access_log() -> None:
         access_log.propagate = False
 
 
+# concordance: request-id
 def _start_request() -> None:
     # App-level (not blueprint) hooks, so they also run for requests that match no route.
     g.started = time.perf_counter()
@@ -36,6 +37,10 @@ def _start_request() -> None:
     g.request_id = given if given is not None and REQUEST_ID_RE.fullmatch(given) else str(uuid.uuid4())
 
 
+# end concordance
+
+
+# concordance: cors
 def _cors(response: Response) -> None:
     origins = current_app.config["CORS_ALLOW_ORIGINS"]
     if not origins:
@@ -54,6 +59,9 @@ def _cors(response: Response) -> None:
         response.headers["Access-Control-Allow-Methods"] = response.headers["Allow"]
         response.headers["Access-Control-Allow-Headers"] = ALLOW_HEADERS
         response.headers["Access-Control-Max-Age"] = "600"
+
+
+# end concordance
 
 
 def _finish_request(response: Response) -> Response:

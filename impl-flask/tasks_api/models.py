@@ -85,3 +85,15 @@ class IdempotencyKey(Base):
     location: Mapped[str | None] = mapped_column(Text)
     etag: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[str] = mapped_column(Text)
+
+
+class Event(Base):
+    """One row of the live-events outbox: written in the change's transaction, read by streams."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(Text)
+    data: Mapped[str] = mapped_column(Text)  # compact JSON, written once and sent as stored
+    created_at: Mapped[str] = mapped_column(Text)

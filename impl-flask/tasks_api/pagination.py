@@ -28,6 +28,7 @@ def _mac(secret: str, payload: str) -> str:
     return _b64encode(hmac.new(secret.encode("utf-8"), payload.encode("ascii"), hashlib.sha256).digest())
 
 
+# concordance: pagination
 def encode_cursor(secret: str, scope: dict[str, Any], after: int) -> str:
     """<payload>.<mac>: base64url JSON of the list's scope and the last id, and its HMAC."""
     document = {**scope, "after": after}
@@ -62,6 +63,9 @@ def decode_cursor(secret: str, cursor: str, scope: dict[str, Any]) -> int:
     if type(after) is not int or after < 0:
         raise _invalid("The cursor does not name a position.")
     return after
+
+
+# end concordance
 
 
 def link_next(path: str, params: list[tuple[str, str]], cursor: str) -> str:

@@ -22,6 +22,7 @@ EMAIL_RE = re.compile(
 DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 LIMIT_RE = re.compile(r"[0-9]{1,3}")
 VISIBLE_ASCII_RE = re.compile(r"[\x21-\x7e]+")
+EVENT_ID_RE = re.compile(r"0|[1-9][0-9]{0,15}")  # the EventId schema: decimal, no sign or leading zeros
 PRIORITIES = ("low", "normal", "high")
 
 Error = dict[str, str]
@@ -115,6 +116,7 @@ TASK_REPLACE = {
 TASK_PATCH = {name: Field(f.check, False, f.nullable) for name, f in TASK_REPLACE.items()}
 
 
+# concordance: validation
 def body_errors(body: Any, fields: Mapping[str, Field]) -> list[Error]:
     """Every problem of a body against its members (additionalProperties: false)."""
     if not isinstance(body, dict):
@@ -144,6 +146,9 @@ def validate(body: Any, fields: Mapping[str, Field], extra: list[Error] | None =
     if errors:
         raise validation_error(errors)
     return dict(body)
+
+
+# end concordance
 
 
 def idempotency_key_errors(key: str | None) -> list[Error]:
@@ -212,6 +217,28 @@ def list_params(args: MultiDict[str, str], *, filters: bool) -> ListParams:
     if errors:
         raise validation_error(errors)
     return ListParams(**values)
+
+
+def resume_after(headers: Mapping[str, str], args: MultiDict[str, str]) -> int | None:
+    """The event id a stream resumes after: Last-Event-ID, else ?last_event_id (None without either).
+
+    The header wins, because an EventSource that reconnects sends it with the URL it first used; both are
+    validated all the same, and every problem is reported at once (422).
+    """
+    errors: list[Error] = []
+    detail = "must be an event id: 0 or a decimal integer without sign or leading zeros"
+    header = headers.get("Last-Event-ID")
+    if header is not None and not EVENT_ID_RE.fullmatch(header):
+        errors.append({"header": "Last-Event-ID", "detail": detail})
+    given = args.getlist("last_event_id")
+    if len(given) > 1:
+        errors.append({"parameter": "last_event_id", "detail": "must be given at most once"})
+    elif given and not EVENT_ID_RE.fullmatch(given[0]):
+        errors.append({"parameter": "last_event_id", "detail": detail})
+    if errors:
+        raise validation_error(errors)
+    value = header if header is not None else (given[0] if given else None)
+    return int(value) if value is not None else None
 
 
 def utc_now() -> datetime.datetime:

@@ -19,16 +19,19 @@ from .errors import ApiProblem
 from .models import Token, User
 from .schemas import timestamp, utc_now
 
+# concordance: password-hashing
 # The OWASP baseline the spec fixes, so every port writes the same PHC strings.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, salt_len=16)
 # An unknown email still spends one verification, so the response time does not tell which emails exist.
 DUMMY_HASH = HASHER.hash("no user has this password")
+# end concordance
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 REALM = 'Bearer realm="tasks"'
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# concordance: password-hashing
 def hash_password(password: str) -> str:
     """An argon2id PHC string."""
     return HASHER.hash(password)
@@ -42,6 +45,10 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+# end concordance
+
+
+# concordance: bearer-auth
 def new_token() -> str:
     """32 CSPRNG bytes as base64url without padding: 43 characters."""
     return secrets.token_urlsafe(32)
@@ -86,3 +93,6 @@ def login_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+# end concordance

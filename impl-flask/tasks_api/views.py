@@ -11,11 +11,14 @@ from sqlalchemy import Select, delete, exists, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from .conditional import etag, expected_versions, none_match
-from .db import get_engine, get_session
+from .db import get_engine, get_session, session_factory
 from .errors import ApiProblem, validation_error
+from .events import CONTENT_TYPE, HEADERS, StreamSettings, event_stream, latest_event_id
 from .http import no_content, read_json_body
 from .idempotency import run_create
 from .models import Project, Task, Token, User
+from .outbox import changed, lock_owner, project_deleted, record_event, task_deleted
+from .pages import send_page, send_static
 from .pagination import decode_cursor, encode_cursor, link_next
 from .schemas import (
     PROJECT_CREATE,
@@ -29,6 +32,7 @@ from .schemas import (
     idempotency_key_errors,
     list_params,
     project_json,
+    resume_after,
     task_json,
     timestamp,
     user_json,
@@ -47,6 +51,7 @@ def _not_found(kind: str, ident: int) -> ApiProblem:
     return ApiProblem("not-found", f"No {kind} with id {ident}.")
 
 
+# concordance: ownership
 def _owned_projects() -> Select[tuple[int]]:
     """Ids of the caller's projects: another user's resource is the same as a missing one (404)."""
     return select(Project.id).where(Project.owner_id == g.user.id)
@@ -70,6 +75,9 @@ def _get_task(task_id: int) -> Task:
     return task
 
 
+# end concordance
+
+
 def _project_version(project_id: int) -> int | None:
     """The current version of one of the caller's projects (None: missing or someone else's)."""
     owned = (Project.id == project_id, Project.owner_id == g.user.id)
@@ -86,6 +94,7 @@ def _with_etag(payload: dict[str, Any], version: int, status: int = 200, **heade
     return make_response(payload, status, {"ETag": etag(version), **headers})
 
 
+# concordance: conditional-get
 def _read(payload: dict[str, Any], version: int) -> Response:
     """GET/HEAD of one resource: 304 when If-None-Match matches, else the resource."""
     if none_match(request.headers.get("If-None-Match"), version):
@@ -93,6 +102,9 @@ def _read(payload: dict[str, Any], version: int) -> Response:
         response.headers["ETag"] = etag(version)
         return response
     return _with_etag(payload, version)
+
+
+# end concordance
 
 
 def _refused(kind: str, ident: int, current: int | None, expected: set[int] | None) -> ApiProblem:
@@ -232,6 +244,8 @@ def create_project() -> Response:
     data = validate(read_json_body(), PROJECT_CREATE, idempotency_key_errors(key))
 
     def create() -> Response:
+        session = get_session()
+        lock_owner(session, g.user.id)  # first: one user's events commit in id order
         now = timestamp(utc_now())
         project = Project(
             owner_id=g.user.id,
@@ -241,9 +255,9 @@ def create_project() -> Response:
             created_at=now,
             updated_at=now,
         )
-        session = get_session()
         session.add(project)
         session.flush()  # the id, for Location; committed by run_create together with the idempotency record
+        record_event(session, g.user.id, "project.created", changed(project_json(project)))
         return _with_etag(project_json(project), project.version, 201, Location=f"/projects/{project.id}")
 
     return run_create(key, create)
@@ -257,6 +271,7 @@ def get_project(project_id: int) -> Response:
     return _read(project_json(project), project.version)
 
 
+# concordance: optimistic-concurrency
 @api.patch("/projects/<id:project_id>")
 @login_required
 def update_project(project_id: int) -> Response:
@@ -264,6 +279,7 @@ def update_project(project_id: int) -> Response:
     data = validate(read_json_body(merge_patch=True), PROJECT_PATCH)
     expected = expected_versions(request.headers.get("If-Match"))
     session = get_session()
+    lock_owner(session, g.user.id)
     where = [Project.id == project_id, Project.owner_id == g.user.id]
     if expected is not None:
         where.append(Project.version.in_(expected))
@@ -277,8 +293,12 @@ def update_project(project_id: int) -> Response:
     project = session.scalars(statement).first() if expected != set() else None
     if project is None:
         raise _refused("project", project_id, _project_version(project_id), expected)
+    record_event(session, g.user.id, "project.updated", changed(project_json(project)))
     session.commit()
     return _with_etag(project_json(project), project.version)
+
+
+# end concordance
 
 
 @api.delete("/projects/<id:project_id>")
@@ -287,13 +307,17 @@ def delete_project(project_id: int) -> Response:
     """Delete a project and its tasks"""
     expected = expected_versions(request.headers.get("If-Match"))
     session = get_session()
+    lock_owner(session, g.user.id)
     where = [Project.id == project_id, Project.owner_id == g.user.id]
     if expected is not None:
         where.append(Project.version.in_(expected))
-    deleted = session.execute(delete(Project).where(*where)).rowcount if expected != set() else 0
-    if not deleted:
+    statement = delete(Project).where(*where).returning(Project.version)  # the last version, for the event
+    deleted = session.execute(statement).first() if expected != set() else None
+    if deleted is None:
         raise _refused("project", project_id, _project_version(project_id), expected)
-    session.commit()  # the tasks go with it (ON DELETE CASCADE)
+    # One project.deleted: its tasks go with it (ON DELETE CASCADE), without a task.deleted each.
+    record_event(session, g.user.id, "project.deleted", project_deleted(project_id, deleted.version))
+    session.commit()
     return no_content()
 
 
@@ -332,6 +356,8 @@ def create_task(project_id: int) -> Response:
     _get_project(project_id)  # the resource (404) comes before idempotency in the order of checks
 
     def create() -> Response:
+        session = get_session()
+        lock_owner(session, g.user.id)
         now = timestamp(utc_now())
         due_on = data.get("due_on")
         task = Task(
@@ -345,12 +371,12 @@ def create_task(project_id: int) -> Response:
             created_at=now,
             updated_at=now,
         )
-        session = get_session()
         session.add(task)
         try:
             session.flush()
         except IntegrityError:
             raise _not_found("project", project_id) from None  # deleted a moment ago (foreign key)
+        record_event(session, g.user.id, "task.created", changed(task_json(task)))
         return _with_etag(task_json(task), task.version, 201, Location=f"/tasks/{task.id}")
 
     return run_create(key, create)
@@ -383,6 +409,7 @@ def _write_task(task_id: int, data: dict[str, Any]) -> Response:
         .returning(Task)
     )
     session = get_session()
+    lock_owner(session, g.user.id)
     try:
         task = session.scalars(statement).first() if expected != set() else None
     except IntegrityError:
@@ -391,6 +418,7 @@ def _write_task(task_id: int, data: dict[str, Any]) -> Response:
         raise _foreign_project() from None
     if task is None:
         raise _refused("task", task_id, _task_version(task_id), expected)
+    record_event(session, g.user.id, "task.updated", changed(task_json(task)))
     session.commit()
     return _with_etag(task_json(task), task.version)
 
@@ -415,19 +443,80 @@ def delete_task(task_id: int) -> Response:
     """Delete a task"""
     expected = expected_versions(request.headers.get("If-Match"))
     session = get_session()
+    lock_owner(session, g.user.id)
     where = [Task.id == task_id, Task.project_id.in_(_owned_projects())]
     if expected is not None:
         where.append(Task.version.in_(expected))
-    deleted = session.execute(delete(Task).where(*where)).rowcount if expected != set() else 0
-    if not deleted:
+    statement = delete(Task).where(*where).returning(Task.version, Task.project_id)
+    deleted = session.execute(statement).first() if expected != set() else None
+    if deleted is None:
         raise _refused("task", task_id, _task_version(task_id), expected)
+    record_event(
+        session, g.user.id, "task.deleted", task_deleted(task_id, deleted.version, deleted.project_id)
+    )
     session.commit()
     return no_content()
+
+
+# --- live events ---------------------------------------------------------------------------------
+
+
+# concordance: event-stream
+# HEAD listed explicitly: Flask would run the whole GET view (start point, stream) for HEAD; see below.
+@api.route("/events", methods=["GET", "HEAD"])
+@login_required
+def stream_events() -> Response:
+    """Stream the current user's changes (Server-Sent Events)"""
+    after = resume_after(request.headers, request.args)  # 422 after the 401 of login_required
+    if request.method == "HEAD":
+        # The stream's headers at once, no body. An empty iterator, not b"": Werkzeug would add
+        # Content-Length: 0, which GET (a stream) never sends.
+        return Response(iter(()), headers=HEADERS, content_type=CONTENT_TYPE)
+    user_id = g.user.id
+    if after is None:
+        # The start point is fixed before the first byte: every change committed after the client has the
+        # headers is in its stream.
+        after = latest_event_id(get_session(), user_id)
+    # No stream_with_context: it would keep the request and app contexts alive for the whole stream, and
+    # with them g.db_session and its pooled connection. The generator gets plain values instead; Flask's
+    # teardown closes the request's session as soon as this view has returned the response.
+    settings = StreamSettings.from_config(current_app.config, current_app.extensions["tasks_api.redis"])
+    stream = event_stream(session_factory(), user_id, after, settings)
+    return Response(stream, headers=HEADERS, content_type=CONTENT_TYPE)
+
+
+# end concordance
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+# concordance: pages
+@api.get("/")
+def get_home() -> Response:
+    """The live page (a small browser client of this API)"""
+    return send_page("index.html")
+
+
+@api.get("/docs")
+def get_docs() -> Response:
+    """This document rendered by Swagger UI (served offline, no outside requests)"""
+    return send_page("docs.html")
+
+
+@api.get("/static/<name>")
+def get_static_file(name: str) -> Response:
+    """A file of the pages (script, style sheet, Swagger UI)"""
+    return send_static(name)
+
+
+# end concordance
 
 
 # --- operations ----------------------------------------------------------------------------------
 
 
+# concordance: health
 @api.get("/healthz")
 def get_health() -> Response:
     """Liveness (the process answers; the database is not touched)"""
@@ -443,6 +532,9 @@ def get_readiness() -> Response:
     except SQLAlchemyError:
         raise ApiProblem("service-unavailable", "The database cannot be reached.") from None
     return make_response({"status": "ok", "checks": {"database": "ok"}})
+
+
+# end concordance
 
 
 @api.get("/openapi.yaml")

@@ -7,17 +7,19 @@ import logging
 from collections.abc import Iterable
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-from tasks_api import views
+from tasks_api import pages, views
 from tasks_api.config import Settings
 from tasks_api.db import Database
 from tasks_api.errors import HTTPError
-from tasks_api.http import DATABASE_KEY, REQUEST_ID_KEY, SETTINGS_KEY, Request, Response
+from tasks_api.http import DATABASE_KEY, REQUEST_ID_KEY, SETTINGS_KEY, WAKEUPS_KEY, Request, Response
 from tasks_api.middleware import access_log, cors, request_id
 from tasks_api.routing import Router
+from tasks_api.wakeups import Wakeups
 
 log = logging.getLogger(__name__)
 
 
+# concordance: routing
 def build_router() -> Router:
     """Every path of openapi.yaml and the handler of each of its methods: the whole API at a glance."""
     router = Router()
@@ -40,31 +42,46 @@ def build_router() -> Router:
         PATCH=views.update_task,
         DELETE=views.delete_task,
     )
+    router.add("/events", GET=views.stream_events)
+    router.add("/", GET=views.get_home)
+    router.add("/docs", GET=views.get_docs)
+    router.add("/static/{name}", GET=views.get_static_file, patterns={"name": pages.STATIC_NAME})
     router.add("/healthz", GET=views.get_health)
     router.add("/readyz", GET=views.get_readiness)
     router.add("/openapi.yaml", GET=views.get_openapi)
     return router
 
 
+# end concordance
+
+
 class TasksApp:
     """The innermost WSGI application: whatever happens, one complete response; errors as problem+json."""
 
-    def __init__(self, router: Router, settings: Settings, database: Database) -> None:
+    def __init__(self, router: Router, settings: Settings, database: Database, wakeups: Wakeups) -> None:
         self.router = router
         self.settings = settings
         self.database = database
+        self.wakeups = wakeups
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         environ[SETTINGS_KEY] = self.settings
         environ[DATABASE_KEY] = self.database
+        environ[WAKEUPS_KEY] = self.wakeups
         request = Request(environ)
         response = self.respond(request)
         if request.method == "HEAD":
-            # The GET response minus its body: same status and headers, Content-Length included.
-            response = dataclasses.replace(response, body=b"")
+            # The GET response minus its body: same status and headers, Content-Length included. A
+            # stream is dropped before its first step, so HEAD /events answers at once and runs nothing.
+            if response.stream is not None:
+                response.stream.close()
+            response = dataclasses.replace(response, body=b"", stream=None)
         start_response(response.status_line, response.headers)
-        return [response.body]
+        # A stream goes to the server as it is: the server pulls each block and writes it out at once,
+        # and calls close() at the end, also when a write fails because the client has gone.
+        return response.stream if response.stream is not None else [response.body]
 
+    # concordance: problem-details
     def respond(self, request: Request) -> Response:
         try:
             return self.router.dispatch(request)
@@ -75,14 +92,19 @@ class TasksApp:
             log.exception("unhandled error, request_id=%s", request.environ.get(REQUEST_ID_KEY))
             return Response.problem(HTTPError("internal-error", "The server failed; this is a bug."))
 
+    # end concordance
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> WSGIApplication:
+
+def create_app(
+    settings: Settings | None = None, database: Database | None = None, wakeups: Wakeups | None = None
+) -> WSGIApplication:
     """The application with its middleware, outermost first: request id, access log, CORS."""
     settings = settings or Settings.from_env()
-    core = TasksApp(build_router(), settings, database or Database(settings.database_url))
+    database = database or Database(settings.database_url)
+    core = TasksApp(build_router(), settings, database, wakeups or Wakeups(settings.redis_url))
     return request_id(access_log(cors(core, settings.cors_allow_origins)))
 
 
-# What gunicorn serves (`tasks_api.app:application`). The engine connects lazily: importing this
-# module opens no connection, and each gunicorn worker imports it after the fork.
+# What gunicorn serves (`tasks_api.app:application`). The engine and the Redis client connect lazily:
+# importing this module opens no connection, and each gunicorn worker imports it after the fork.
 application = create_app()

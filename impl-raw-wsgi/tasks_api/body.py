@@ -28,6 +28,7 @@ class JsonBody(NamedTuple):
     value: object
 
 
+# concordance: body-limits
 def read_json(request: Request, media_types: tuple[str, ...] = (JSON,)) -> JsonBody:
     """Read and parse the body in the order of spec/README.md: 413, then 415, then 400 malformed-json."""
     raw = read_body(request)
@@ -59,6 +60,9 @@ def read_body(request: Request) -> bytes:
     if len(body) > MAX_BODY_BYTES:
         raise HTTPError("payload-too-large", f"The body is over {MAX_BODY_BYTES} bytes.")
     return body
+
+
+# end concordance
 
 
 def _read(request: Request, limit: int) -> bytes:

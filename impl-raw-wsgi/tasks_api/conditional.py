@@ -15,6 +15,7 @@ _TAG = re.compile(r'(W/)?"([^"]*)"')
 _VERSION = re.compile(r"[1-9][0-9]{0,17}")  # our tags only: "<version>", which fits in a BIGINT
 
 
+# concordance: conditional-get
 def etag(version: int) -> str:
     """A strong validator: the version is known without rendering the body and is the same on every port."""
     return f'"{version}"'
@@ -29,6 +30,10 @@ def none_match(header: str | None, version: int) -> bool:
     return any(opaque == str(version) for _weak, opaque in _TAG.findall(header))
 
 
+# end concordance
+
+
+# concordance: optimistic-concurrency
 def expected_versions(header: str | None) -> Expected:
     """If-Match with the strong comparison: a weak tag never matches, nor a tag that is not ours."""
     if header is None:
@@ -38,6 +43,9 @@ def expected_versions(header: str | None) -> Expected:
     return frozenset(
         int(opaque) for weak, opaque in _TAG.findall(header) if not weak and _VERSION.fullmatch(opaque)
     )
+
+
+# end concordance
 
 
 def matches(expected: Expected, version: int) -> bool:

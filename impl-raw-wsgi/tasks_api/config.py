@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# <repo>/impl-raw-wsgi/tasks_api/config.py -> <repo>/spec
-DEFAULT_SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
+# <repo>/impl-raw-wsgi/tasks_api/config.py -> <repo>/spec, <repo>/web
+_REPOSITORY = Path(__file__).resolve().parents[2]
+DEFAULT_SPEC_DIR = _REPOSITORY / "spec"
+DEFAULT_WEB_DIR = _REPOSITORY / "web"
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,19 @@ class Settings:
     token_ttl_seconds: int = 86400
     cors_allow_origins: frozenset[str] = field(default_factory=frozenset)
     spec_dir: Path = DEFAULT_SPEC_DIR
+    web_dir: Path = DEFAULT_WEB_DIR
+    redis_url: str = ""  # empty: no Redis, streams only poll the events table
+    # Live events. Seconds as floats: the poll interval may be fractional, and tests use tiny timings.
+    events_poll_seconds: float = 1.0
+    events_heartbeat_seconds: float = 15.0
+    events_stream_seconds: float = 300.0
+    events_retention_seconds: int = 604800
+
+    def __post_init__(self) -> None:
+        # A zero or negative interval would make a stream spin or never wait: refuse it at start-up.
+        for name in ("events_poll_seconds", "events_heartbeat_seconds", "events_stream_seconds"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name.upper()} must be a positive number of seconds")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -32,4 +47,16 @@ class Settings:
             token_ttl_seconds=int(environ.get("TOKEN_TTL_SECONDS") or default.token_ttl_seconds),
             cors_allow_origins=frozenset(o.strip() for o in origins.split(",") if o.strip()),
             spec_dir=Path(environ.get("SPEC_DIR") or default.spec_dir),
+            web_dir=Path(environ.get("WEB_DIR") or default.web_dir),
+            redis_url=environ.get("REDIS_URL", "").strip(),
+            events_poll_seconds=float(environ.get("EVENTS_POLL_SECONDS") or default.events_poll_seconds),
+            events_heartbeat_seconds=float(
+                environ.get("EVENTS_HEARTBEAT_SECONDS") or default.events_heartbeat_seconds
+            ),
+            events_stream_seconds=float(
+                environ.get("EVENTS_STREAM_SECONDS") or default.events_stream_seconds
+            ),
+            events_retention_seconds=int(
+                environ.get("EVENTS_RETENTION_SECONDS") or default.events_retention_seconds
+            ),
         )

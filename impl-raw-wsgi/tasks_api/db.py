@@ -17,6 +17,7 @@ SQLITE_IDENTITY = "INTEGER PRIMARY KEY AUTOINCREMENT"
 _WRITE = "tasks_api_write"  # an execution option of our own: "this transaction will write"
 
 
+# concordance: transactions
 class Database:
     """An engine plus the two kinds of transaction a handler needs: read() and write()."""
 
@@ -46,6 +47,9 @@ class Database:
         self.engine.dispose()
 
 
+# end concordance
+
+
 def _create_engine(url: str) -> Engine:
     # The URL scheme of the spec names the database; SQLAlchemy's also names the driver: psycopg 3.
     url = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
@@ -59,6 +63,7 @@ def _create_engine(url: str) -> Engine:
     return engine
 
 
+# concordance: transactions
 def _on_sqlite_connect(dbapi_connection: Any, _record: object) -> None:
     # SQLAlchemy's documented recipe: stop the sqlite3 module from emitting BEGIN by itself (it
     # would only do so before the first INSERT/UPDATE/DELETE) so that _on_sqlite_begin decides.
@@ -75,6 +80,9 @@ def _on_sqlite_begin(connection: Connection) -> None:
     # later fails with SQLITE_BUSY at once when another connection writes, whatever busy_timeout says.
     immediate = connection.get_execution_options().get(_WRITE, False)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+# end concordance
 
 
 def schema_statements(sql: str, dialect: str) -> list[str]:

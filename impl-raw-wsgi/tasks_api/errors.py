@@ -32,6 +32,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
 ErrorItem = dict[str, str]
 
 
+# concordance: problem-details
 class HTTPError(Exception):
     """An error response: raised wherever a rule is broken, rendered once by the application."""
 
@@ -63,6 +64,10 @@ class HTTPError(Exception):
         return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+# end concordance
+
+
+# concordance: validation
 def require_valid(errors: list[ErrorItem]) -> None:
     """Answer 422 with every problem found at once, so a client can fix its request in one go."""
     if errors:
@@ -72,6 +77,9 @@ def require_valid(errors: list[ErrorItem]) -> None:
 def validation_error(errors: list[ErrorItem]) -> HTTPError:
     count = f"{len(errors)} invalid field" + ("s" if len(errors) > 1 else "")
     return HTTPError("validation-error", f"The request has {count}.", errors=errors)
+
+
+# end concordance
 
 
 def not_found(what: str, ident: int) -> HTTPError:

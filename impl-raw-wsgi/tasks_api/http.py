@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING
@@ -14,11 +15,13 @@ from tasks_api.errors import PROBLEM_CONTENT_TYPE, HTTPError
 if TYPE_CHECKING:  # only for type hints: these modules do not need http.py, and must not import it back
     from tasks_api.config import Settings
     from tasks_api.db import Database
+    from tasks_api.wakeups import Wakeups
 
 # Keys under which the application puts its shared objects into each environ (PEP 3333 reserves
 # dotted lower-case names for servers and middleware, so a prefix keeps them apart).
 SETTINGS_KEY = "tasks_api.settings"
 DATABASE_KEY = "tasks_api.database"
+WAKEUPS_KEY = "tasks_api.wakeups"
 REQUEST_ID_KEY = "tasks_api.request_id"
 
 
@@ -51,14 +54,23 @@ class Request:
     def db(self) -> Database:
         return self.environ[DATABASE_KEY]
 
+    @property
+    def wakeups(self) -> Wakeups:
+        return self.environ[WAKEUPS_KEY]
+
 
 @dataclass(frozen=True)
 class Response:
-    """A complete response: the body is bytes in memory (every body of this API is small)."""
+    """A response: the body is bytes in memory (every body of this API is small), or else a stream.
+
+    `stream` is a body made while it is sent (GET /events): an iterator the server pulls chunk by
+    chunk and closes at the end, without Content-Length.
+    """
 
     status: int
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
+    stream: Generator[bytes, None, None] | None = None
 
     @classmethod
     def json(cls, data: object, status: int = 200, headers: list[tuple[str, str]] | None = None) -> Response:
@@ -72,6 +84,13 @@ class Response:
         """A response with a body sent as given, byte for byte."""
         framing = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
         return cls(status, body, framing + (headers or []))
+
+    @classmethod
+    def streaming(
+        cls, chunks: Generator[bytes, None, None], content_type: str, headers: list[tuple[str, str]]
+    ) -> Response:
+        """A 200 whose body is sent chunk by chunk as `chunks` yields it (HTTP/1.1 chunked encoding)."""
+        return cls(200, b"", [("Content-Type", content_type), *headers], chunks)
 
     @classmethod
     def empty(cls, status: int = 204, headers: list[tuple[str, str]] | None = None) -> Response:

@@ -36,6 +36,7 @@ def fingerprint(path: str, body: bytes) -> str:
     return hashlib.sha256(b"POST " + path.encode("utf-8") + b"\n" + body).hexdigest()
 
 
+# concordance: idempotency
 def create_once(
     database: Database, user_id: int, key: str | None, request_fingerprint: str, create: Create
 ) -> Response:
@@ -66,6 +67,9 @@ def create_once(
         with database.write() as connection:
             connection.execute(delete(idempotency_keys).where(idempotency_keys.c.id == claim))
         raise
+
+
+# end concordance
 
 
 def _claim(database: Database, user_id: int, key: str, request_fingerprint: str) -> int | Response:

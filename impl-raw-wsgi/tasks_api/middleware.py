@@ -8,7 +8,7 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from types import TracebackType
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -24,6 +24,7 @@ ALLOWED_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempot
 # the response's status and headers pass through on their way to the server.
 
 
+# concordance: request-id
 def request_id(app: WSGIApplication) -> WSGIApplication:
     """Adopt the client's X-Request-ID when it is 1 to 128 visible ASCII characters, else make a UUID4."""
 
@@ -37,6 +38,9 @@ def request_id(app: WSGIApplication) -> WSGIApplication:
         return app(environ, start)
 
     return middleware
+
+
+# end concordance
 
 
 def access_log(app: WSGIApplication, logger: logging.Logger | None = None) -> WSGIApplication:
@@ -53,20 +57,45 @@ def access_log(app: WSGIApplication, logger: logging.Logger | None = None) -> WS
             status.append(int(status_line[:3]))
             return start_response(status_line, headers, exc_info)
 
-        # The application below returns its whole body as a list, so the response is complete here.
-        body = app(environ, start)
-        record = {
-            "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "method": environ["REQUEST_METHOD"],
-            "path": environ.get("PATH_INFO", ""),
-            "status": status[-1] if status else None,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            "request_id": environ.get(REQUEST_ID_KEY),
-        }
-        logger.info(json.dumps(record))
-        return body
+        def write_line() -> None:
+            record = {
+                "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "method": environ["REQUEST_METHOD"],
+                "path": environ.get("PATH_INFO", ""),
+                "status": status[-1] if status else None,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "request_id": environ.get(REQUEST_ID_KEY),
+            }
+            logger.info(json.dumps(record))
+
+        # The line is written when the server closes the body, i.e. when the response is over: for a
+        # stream (GET /events) that is minutes after the application returned.
+        return _ClosingBody(app(environ, start), write_line)
 
     return middleware
+
+
+class _ClosingBody:
+    """A response body passed through untouched; `on_close` runs once the server has closed it.
+
+    PEP 3333: the server must call close() on the body when it is done with it, whether it sent the
+    whole body, a write failed, or it never iterated at all (HEAD). A generator could not promise that.
+    """
+
+    def __init__(self, body: Iterable[bytes], on_close: Callable[[], None]) -> None:
+        self.body = body
+        self.on_close = on_close
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.body)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.body, "close", None)
+            if close is not None:
+                close()  # a stream's `finally` runs here: its Redis subscription is released
+        finally:
+            self.on_close()
 
 
 def _stdout_logger() -> logging.Logger:
@@ -82,6 +111,7 @@ def _stdout_logger() -> logging.Logger:
     return logger
 
 
+# concordance: cors
 def cors(app: WSGIApplication, allowed_origins: frozenset[str]) -> WSGIApplication:
     """Access-Control-* headers for the exact origins configured, and none at all for any other."""
     if not allowed_origins:
@@ -113,3 +143,6 @@ def cors(app: WSGIApplication, allowed_origins: frozenset[str]) -> WSGIApplicati
         return app(environ, start)
 
     return middleware
+
+
+# end concordance

@@ -70,6 +70,17 @@ idempotency_keys = Table(
     Column("created_at", Text, nullable=False),
 )
 
+# The transactional outbox of live events: one row per change, written in the change's transaction.
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("type", Text, nullable=False),  # project.created, task.updated, ...
+    Column("data", Text, nullable=False),  # the compact JSON sent as `data:`, written once
+    Column("created_at", Text, nullable=False),
+)
+
 
 def timestamp(moment: datetime) -> str:
     """The one stored and wire format: RFC 3339, UTC, whole seconds, `Z`; its text order is time order."""

@@ -24,6 +24,7 @@ def _mac(secret: str, payload: str) -> str:
     return _b64encode(hmac.new(secret.encode("utf-8"), payload.encode("ascii"), hashlib.sha256).digest())
 
 
+# concordance: pagination
 def encode_cursor(secret: str, scope: dict[str, Any], after: int) -> str:
     """`<payload>.<mac>`: the list it belongs to (scope) and the last id of the page (after)."""
     payload = _b64encode(json.dumps({**scope, "after": after}, separators=(",", ":")).encode("utf-8"))
@@ -49,6 +50,9 @@ def decode_cursor(secret: str, cursor: str, scope: dict[str, Any]) -> int:
     if not isinstance(after, int) or isinstance(after, bool):
         raise invalid
     return after
+
+
+# end concordance
 
 
 def _same(a: object, b: object) -> bool:

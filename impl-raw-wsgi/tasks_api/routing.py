@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from tasks_api.errors import HTTPError
 from tasks_api.http import Request, Response
 
-Handler = Callable[..., Response]  # handler(request, **path_ids) -> Response
+Handler = Callable[..., Response]  # handler(request, **path_parameters) -> Response
 
 MAX_ID = 2**53 - 1  # ids stay exact in every JSON client, JavaScript included
 # An id segment: a decimal integer without sign or leading zero, at most 16 digits (MAX_ID has 16).
@@ -25,6 +25,7 @@ class Route:
     template: str
     pattern: re.Pattern[str]
     handlers: dict[str, Handler]
+    strings: frozenset[str] = frozenset()  # the parameters that are not ids
 
     @property
     def allow(self) -> str:
@@ -36,35 +37,43 @@ class Route:
 
 
 class Router:
-    """Matches a request to a route and calls its handler; every path parameter of this API is an id."""
+    """Matches a request to a route and calls its handler; path parameters are ids unless told otherwise."""
 
     def __init__(self) -> None:
         self.routes: list[Route] = []
 
-    def add(self, template: str, **handlers: Handler) -> None:
-        """Register `template` with one handler per method, e.g. add("/users/me", GET=..., DELETE=...)."""
+    def add(self, template: str, *, patterns: dict[str, str] | None = None, **handlers: Handler) -> None:
+        """Register `template` with one handler per method, e.g. add("/users/me", GET=..., DELETE=...).
+
+        Every path parameter is an id, except those given a regex in `patterns`: they stay strings.
+        """
+        patterns = patterns or {}
         regex = "".join(
-            f"(?P<{part}>{_ID_PATTERN})" if index % 2 else re.escape(part)
+            f"(?P<{part}>{patterns.get(part, _ID_PATTERN)})" if index % 2 else re.escape(part)
             for index, part in enumerate(_PLACEHOLDER.split(template))
         )
-        self.routes.append(Route(template, re.compile(regex), handlers))
+        self.routes.append(Route(template, re.compile(regex), handlers, frozenset(patterns)))
 
-    def match(self, path: str) -> tuple[Route, dict[str, int]] | None:
-        """The route of `path` and its ids, or None: an id out of range matches nothing, like `/tasks/abc`."""
+    def match(self, path: str) -> tuple[Route, dict[str, int | str]] | None:
+        """The route of `path` and its parameters, or None: an id out of range matches nothing."""
         for route in self.routes:
             found = route.pattern.fullmatch(path)  # fullmatch: `/projects/` is not `/projects`
             if found:
-                ids = {name: int(value) for name, value in found.groupdict().items()}
-                if all(value <= MAX_ID for value in ids.values()):
-                    return route, ids
+                parameters: dict[str, int | str] = {
+                    name: value if name in route.strings else int(value)
+                    for name, value in found.groupdict().items()
+                }
+                if all(not isinstance(value, int) or value <= MAX_ID for value in parameters.values()):
+                    return route, parameters
         return None
 
+    # concordance: routing
     def dispatch(self, request: Request) -> Response:
         """Routing comes first in the order of checks: 404 and 405 before authentication."""
         matched = self.match(request.path)
         if matched is None:
             raise HTTPError("not-found", f"No resource at {request.path}.")
-        route, ids = matched
+        route, parameters = matched
         if request.method == "OPTIONS":  # the route table is public: no authentication
             return Response.empty(204, [("Allow", route.allow)])
         # HEAD runs the GET handler; the application drops the body and keeps every header.
@@ -76,4 +85,6 @@ class Router:
                 f"{request.method} is not served at {route.template}.",
                 headers=[("Allow", route.allow)],
             )
-        return handler(request, **ids)
+        return handler(request, **parameters)
+
+    # end concordance

@@ -134,6 +134,7 @@ TASK_REPLACE = {
 TASK_PATCH = {name: Member(member.check, convert=member.convert) for name, member in TASK_REPLACE.items()}
 
 
+# concordance: validation
 def parse_object(document: object, members: dict[str, Member]) -> tuple[dict[str, Any], list[ErrorItem]]:
     """The converted values of a JSON object body and every problem with it (additionalProperties: false)."""
     if not isinstance(document, dict):
@@ -155,6 +156,9 @@ def parse_object(document: object, members: dict[str, Member]) -> tuple[dict[str
         else:
             values[name] = member.convert(document[name])
     return values, errors
+
+
+# end concordance
 
 
 def pointer(name: str) -> str:

@@ -16,9 +16,6 @@ from tasks_api.errors import HTTPError
 from tasks_api.http import Request
 from tasks_api.models import now, tokens, users
 
-# The OWASP baseline, fixed by spec/README.md so that every port writes the same kind of hash;
-# verify() reads the parameters from the hash itself, so they can be raised later.
-HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, salt_len=16)
 TOKEN_SYNTAX = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 random bytes in base64url without padding
 _CHALLENGE = 'Bearer realm="tasks"'
 
@@ -34,6 +31,12 @@ class Caller:
     token_hash: str
 
 
+# concordance: password-hashing
+# The OWASP baseline, fixed by spec/README.md so that every port writes the same kind of hash;
+# verify() reads the parameters from the hash itself, so they can be raised later.
+HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, salt_len=16)
+
+
 def hash_password(password: str) -> str:
     return HASHER.hash(password)
 
@@ -45,12 +48,16 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+# end concordance
+
+
 @cache
 def dummy_hash() -> str:
     """A hash to verify against when the email is unknown, so that the answer takes as long."""
     return hash_password(secrets.token_urlsafe(16))
 
 
+# concordance: bearer-auth
 def new_token() -> str:
     return secrets.token_urlsafe(32)
 
@@ -87,3 +94,6 @@ def authenticate(request: Request) -> Caller:
     if row is None:
         raise invalid
     return Caller(row.id, row.email, row.name, row.created_at, digest)
+
+
+# end concordance

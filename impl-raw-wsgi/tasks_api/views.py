@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Row, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from tasks_api import conditional, idempotency, pagination, schemas, security
+from tasks_api import conditional, idempotency, outbox, pages, pagination, schemas, security, stream
 from tasks_api.body import JSON, MERGE_PATCH, read_json
 from tasks_api.errors import ErrorItem, HTTPError, not_found, require_valid, validation_error
 from tasks_api.http import Request, Response
@@ -112,14 +112,16 @@ def list_projects(request: Request) -> Response:
     require_valid(errors)
     scope = {"list": "projects", "user": caller.id, "project": None, "done": None, "priority": None}
     after = pagination.decode_cursor(request.settings.secret_key, query.cursor, scope) if query.cursor else 0
-    with request.db.read() as connection:
+    # concordance: pagination
+    with request.db.read() as connection:  # keyset: walks the index, costs the same on every page
         rows = connection.execute(
             select(projects)
             .where(projects.c.owner_id == caller.id, projects.c.id > after)
             .order_by(projects.c.id)
-            .limit(query.page_size + 1)
+            .limit(query.page_size + 1)  # one more row than the page tells whether a next page exists
         ).all()
     return _page(request, query, scope, rows, schemas.project_out)
+    # end concordance
 
 
 def create_project(request: Request) -> Response:
@@ -131,7 +133,10 @@ def create_project(request: Request) -> Response:
     values, body_errors = schemas.parse_object(body.value, schemas.PROJECT_CREATE)
     require_valid(errors + body_errors)
 
+    recorded: list[int] = []  # the event's id once the create has run: never on a replay
+
     def create(connection: Connection) -> Response:
+        outbox.lock_owner(connection, caller.id)
         stamp = now()
         fields = {"description": "", **values}  # the defaults of openapi.yaml, then what was sent
         row = connection.execute(
@@ -139,10 +144,14 @@ def create_project(request: Request) -> Response:
             .values(**fields, owner_id=caller.id, version=1, created_at=stamp, updated_at=stamp)
             .returning(*projects.c)
         ).one()
-        return _created(schemas.project_out(row), f"/projects/{row.id}", row.version)
+        document = schemas.project_out(row)
+        recorded.append(_record(request, connection, caller, "project.created", outbox.changed(document)))
+        return _created(document, f"/projects/{row.id}", row.version)
 
     fingerprint = idempotency.fingerprint(request.path, body.raw)
-    return idempotency.create_once(request.db, caller.id, key, fingerprint, create)
+    response = idempotency.create_once(request.db, caller.id, key, fingerprint, create)
+    _publish(request, caller, recorded)  # after the commit, so a woken stream finds the row
+    return response
 
 
 def get_project(request: Request, project_id: int) -> Response:
@@ -161,17 +170,23 @@ def update_project(request: Request, project_id: int) -> Response:
     require_valid(errors)
     expected = conditional.expected_versions(request.header("If-Match"))
     owned = _project_of(caller, project_id)
-    with request.db.write() as connection:
+    # concordance: event-outbox
+    with request.db.write() as connection:  # the change and its event: one transaction
+        outbox.lock_owner(connection, caller.id)
         row = _update(connection, projects, owned, expected, values)
-        if row is None:
+        if row is None:  # 404 or 412: the transaction rolls back, no event
             raise _why_unchanged(connection, projects, owned, expected, "project", project_id)
-    return Response.json(schemas.project_out(row), headers=[("ETag", conditional.etag(row.version))])
+        document = schemas.project_out(row)
+        event = _record(request, connection, caller, "project.updated", outbox.changed(document))
+    _publish(request, caller, [event])  # committed: now a woken stream finds the row
+    # end concordance
+    return Response.json(document, headers=[("ETag", conditional.etag(row.version))])
 
 
 def delete_project(request: Request, project_id: int) -> Response:
     """Delete a project and its tasks"""
     caller = authenticate(request)
-    return _delete(request, projects, _project_of(caller, project_id), "project", project_id)
+    return _delete(request, caller, projects, _project_of(caller, project_id), "project", project_id)
 
 
 # --- tasks ----------------------------------------------------------------------------------------
@@ -213,7 +228,10 @@ def create_task(request: Request, project_id: int) -> Response:
     with request.db.read() as connection:
         _find(connection, projects, _project_of(caller, project_id), "project", project_id)
 
+    recorded: list[int] = []  # the event's id once the create has run: never on a replay
+
     def create(connection: Connection) -> Response:
+        outbox.lock_owner(connection, caller.id)
         # Checked again inside the writing transaction: the project may have been deleted meanwhile.
         _find(connection, projects, _project_of(caller, project_id), "project", project_id)
         stamp = now()
@@ -226,10 +244,14 @@ def create_task(request: Request, project_id: int) -> Response:
             ).one()
         except IntegrityError:  # PostgreSQL, READ COMMITTED: deleted between the check and the insert
             raise not_found("project", project_id) from None
-        return _created(schemas.task_out(row), f"/tasks/{row.id}", row.version)
+        document = schemas.task_out(row)
+        recorded.append(_record(request, connection, caller, "task.created", outbox.changed(document)))
+        return _created(document, f"/tasks/{row.id}", row.version)
 
     fingerprint = idempotency.fingerprint(request.path, body.raw)
-    return idempotency.create_once(request.db, caller.id, key, fingerprint, create)
+    response = idempotency.create_once(request.db, caller.id, key, fingerprint, create)
+    _publish(request, caller, recorded)
+    return response
 
 
 def get_task(request: Request, task_id: int) -> Response:
@@ -253,12 +275,54 @@ def update_task(request: Request, task_id: int) -> Response:
 def delete_task(request: Request, task_id: int) -> Response:
     """Delete a task"""
     caller = authenticate(request)
-    return _delete(request, tasks, _task_of(caller, task_id), "task", task_id)
+    return _delete(request, caller, tasks, _task_of(caller, task_id), "task", task_id)
+
+
+# --- live events ----------------------------------------------------------------------------------
+
+
+def stream_events(request: Request) -> Response:
+    """Stream the current user's changes (Server-Sent Events)"""
+    # concordance: event-stream
+    caller = authenticate(request)
+    after, errors = stream.requested_start(request)
+    require_valid(errors)
+    if after is None:  # fixed now, before the first byte: every later change is in this stream
+        after = stream.latest_event_id(request.db, caller.id)
+    body = stream.event_stream(
+        request.db,
+        request.wakeups,
+        request.settings,
+        caller.id,
+        after,
+        request.environ.get("gunicorn.socket"),  # to notice a client that left (None elsewhere)
+    )
+    return Response.streaming(body, stream.CONTENT_TYPE, stream.HEADERS)
+    # end concordance
+
+
+# --- pages ----------------------------------------------------------------------------------------
+
+
+def get_home(request: Request) -> Response:
+    """The live page (a small browser client of this API)"""
+    return pages.page(request.settings.web_dir, "index.html")
+
+
+def get_docs(request: Request) -> Response:
+    """This document rendered by Swagger UI (served offline, no outside requests)"""
+    return pages.page(request.settings.web_dir, "docs.html")
+
+
+def get_static_file(request: Request, name: str) -> Response:
+    """A file of the pages (script, style sheet, Swagger UI)"""
+    return pages.static_file(request.settings.web_dir, name)
 
 
 # --- operations -----------------------------------------------------------------------------------
 
 
+# concordance: health
 def get_health(request: Request) -> Response:
     """Liveness (the process answers; the database is not touched)"""
     return Response.json({"status": "ok"})
@@ -274,6 +338,9 @@ def get_readiness(request: Request) -> Response:
     return Response.json({"status": "ok", "checks": {"database": "ok"}})
 
 
+# end concordance
+
+
 def get_openapi(request: Request) -> Response:
     """This document, byte for byte"""
     document = (request.settings.spec_dir / "openapi.yaml").read_bytes()
@@ -283,6 +350,7 @@ def get_openapi(request: Request) -> Response:
 # --- shared steps ---------------------------------------------------------------------------------
 
 
+# concordance: ownership
 def _project_of(caller: Caller, project_id: int) -> ColumnElement[bool]:
     """The project with this id, if the caller owns it: another user's project does not exist for them."""
     return (projects.c.id == project_id) & (projects.c.owner_id == caller.id)
@@ -303,12 +371,19 @@ def _find(
     return row
 
 
+# end concordance
+
+
+# concordance: conditional-get
 def _representation(document: dict[str, Any], version: int, if_none_match: str | None) -> Response:
     """200 with the ETag, or 304 (ETag, no body) when If-None-Match names the current version."""
     headers = [("ETag", conditional.etag(version))]
     if conditional.none_match(if_none_match, version):
         return Response.empty(304, headers)
     return Response.json(document, headers=headers)
+
+
+# end concordance
 
 
 def _created(document: dict[str, Any], location: str, version: int) -> Response:
@@ -330,6 +405,7 @@ def _page(
     )
 
 
+# concordance: optimistic-concurrency
 def _update(
     connection: Connection,
     table: Table,
@@ -347,6 +423,9 @@ def _update(
         .values(**values, version=table.c.version + 1, updated_at=now())
         .returning(*table.c)
     ).one_or_none()
+
+
+# end concordance
 
 
 def _why_unchanged(
@@ -389,24 +468,48 @@ def _write_task(
             condition & select(projects.c.id).where(_project_of(caller, values["project_id"])).exists()
         )
     with request.db.write() as connection:
+        outbox.lock_owner(connection, caller.id)
         try:
             row = _update(connection, tasks, condition, expected, values)
         except IntegrityError:  # PostgreSQL: the target project was deleted during the statement
             raise _foreign_project() from None
         if row is None:
             raise _why_unchanged(connection, tasks, owned, expected, "task", task_id, _foreign_project())
-    return Response.json(schemas.task_out(row), headers=[("ETag", conditional.etag(row.version))])
+        document = schemas.task_out(row)
+        event = _record(request, connection, caller, "task.updated", outbox.changed(document))
+    _publish(request, caller, [event])
+    return Response.json(document, headers=[("ETag", conditional.etag(row.version))])
 
 
 def _delete(
-    request: Request, table: Table, condition: ColumnElement[bool], what: str, ident: int
+    request: Request, caller: Caller, table: Table, condition: ColumnElement[bool], what: str, ident: int
 ) -> Response:
-    """DELETE ... WHERE <owned> AND version IN <If-Match>, in one statement like the updates."""
+    """DELETE ... WHERE <owned> AND version IN <If-Match>, in one statement like the updates.
+
+    A project's tasks go with it (ON DELETE CASCADE) under its one `project.deleted` event.
+    """
     expected = conditional.expected_versions(request.header("If-Match"))
     with request.db.write() as connection:
-        result = connection.execute(
-            delete(table).where(condition, conditional.version_clause(table.c.version, expected))
-        )
-        if result.rowcount == 0:
+        outbox.lock_owner(connection, caller.id)
+        row = connection.execute(
+            delete(table)
+            .where(condition, conditional.version_clause(table.c.version, expected))
+            .returning(*table.c)  # the last version, and a task's project, for the event
+        ).one_or_none()
+        if row is None:
             raise _why_unchanged(connection, table, condition, expected, what, ident)
+        data = outbox.deleted(row.id, row.version, row.project_id if table is tasks else None)
+        event = _record(request, connection, caller, f"{what}.deleted", data)
+    _publish(request, caller, [event])
     return Response.empty(204)
+
+
+def _record(request: Request, connection: Connection, caller: Caller, kind: str, data: dict[str, Any]) -> int:
+    """The change's event, in the change's transaction (the caller owns what changed)."""
+    return outbox.record(connection, caller.id, kind, data, request.settings.events_retention_seconds)
+
+
+def _publish(request: Request, caller: Caller, event_ids: list[int]) -> None:
+    """After the commit: wake the caller's streams (a no-op without REDIS_URL)."""
+    for event_id in event_ids:
+        request.wakeups.publish(caller.id, event_id)

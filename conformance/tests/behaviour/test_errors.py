@@ -8,7 +8,10 @@ from conformance.api import MAX_ID, User, assert_problem, assert_validation
 from conformance.rawhttp import large_request
 
 
-@pytest.mark.parametrize("path", ["/nope", "/projects/1/nope", "/users/you", "/api/projects", "/"])
+# "/" is the live page (getHome) since the pages were added; "/static" alone and "/docs/" are not routes.
+@pytest.mark.parametrize(
+    "path", ["/nope", "/projects/1/nope", "/users/you", "/api/projects", "/static", "/static/", "/docs/"]
+)
 def test_unknown_path_is_not_found(client: httpx.Client, user: User, path: str) -> None:
     assert_problem(client.get(path, headers=user.auth), "not-found")
 

@@ -1,0 +1,36 @@
+"""The pages: /, /docs and /static/<name>, served from WEB_DIR exactly as spec/README.md "Pages" says."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flask import Response, current_app, send_from_directory
+
+from .errors import ApiProblem
+
+# concordance: pages
+STATIC_NAME_RE = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+)  # no "/": nothing outside static/ is reachable
+# Werkzeug adds "; charset=utf-8" to these text/* types.
+STATIC_TYPES = {".js": "text/javascript", ".css": "text/css"}
+
+
+def send_page(name: str, subdir: str = "", mimetype: str = "text/html") -> Response:
+    """One file of WEB_DIR (or of a directory in it), or 404 not-found when it is missing."""
+    directory: Path = current_app.config["WEB_DIR"] / subdir
+    # conditional=False, etag=False: a plain 200 with Content-Length (Werkzeug would add ETag and Range
+    # handling the spec does not ask for); send_from_directory still refuses any path outside directory.
+    return send_from_directory(directory, name, mimetype=mimetype, conditional=False, etag=False)
+
+
+def send_static(name: str) -> Response:
+    """web/static/<name>: a .js or .css file whose name matches the pattern, else 404 like an unknown id."""
+    mimetype = STATIC_TYPES.get(Path(name).suffix)
+    if not STATIC_NAME_RE.fullmatch(name) or mimetype is None:
+        raise ApiProblem("not-found", f"No file {name!r} in /static.")
+    return send_page(name, "static", mimetype)
+
+
+# end concordance

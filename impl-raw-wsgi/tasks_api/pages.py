@@ -1,0 +1,35 @@
+"""The pages: the live page, the API docs and their static files, read from WEB_DIR as they are."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+from tasks_api.errors import HTTPError
+from tasks_api.http import Response
+
+# concordance: pages
+HTML = "text/html; charset=utf-8"
+# The route's regex for a static file's name (openapi.yaml: at most 128 characters). No "/" and no
+# leading ".": a path such as /static/../index.html matches no route and is 404 before any file is read.
+STATIC_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+# Only scripts and style sheets are served from static/: any other extension is 404, like a missing file.
+STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+
+
+def page(web_dir: Path, filename: str) -> Response:
+    """index.html or docs.html, byte for byte (read per request: editing web/ needs no restart)."""
+    return Response.raw(200, (web_dir / filename).read_bytes(), HTML)
+
+
+def static_file(web_dir: Path, name: str) -> Response:
+    """web/static/<name>, for a name the route matched (STATIC_NAME): only a .js or .css file there."""
+    media_type = STATIC_TYPES.get(PurePosixPath(name).suffix)
+    if media_type is not None:
+        try:
+            return Response.raw(200, (web_dir / "static" / name).read_bytes(), media_type)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            pass
+    raise HTTPError("not-found", f"No static file named {name}.")
+
+
+# end concordance
