@@ -2,6 +2,7 @@
 
 import os
 
+# concordance: server-config
 # Worker processes. Each has its own event loop, threadpool and connection pool; 2 matches the 2 cores
 # of the reference machine (WEB_CONCURRENCY overrides, as everywhere).
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -29,6 +30,7 @@ loglevel = "info"
 control_socket_disable = True
 # Workers import the app after the fork: each opens its own database connections.
 preload_app = False
+# end concordance
 
 
 def on_starting(server):

@@ -14,14 +14,19 @@ from tasks_api.errors import install_exception_handlers
 from tasks_api.middleware import CorsMiddleware, RequestContextMiddleware, configure_logging
 from tasks_api.routes import routers
 from tasks_api.routing import RouteTable
+from tasks_api.wakeups import Wakeups
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Size the threadpool that runs the sync endpoints; close the pool's connections at shutdown."""
+    """Size the threadpool that runs the sync endpoints; start the live events' Redis wake-ups (one
+    subscription per worker process); at shutdown stop them and close the pool's connections."""
+    settings = get_settings()
     # anyio's default is 40 threads; the SQLAlchemy pool is sized from the same setting (db.py).
-    anyio.to_thread.current_default_thread_limiter().total_tokens = get_settings().threadpool_size
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threadpool_size
+    app.state.wakeups.start()  # in the worker's event loop, after gunicorn forked it
     yield
+    await app.state.wakeups.stop()
     get_engine().dispose()
 
 
@@ -30,7 +35,8 @@ def create_app() -> FastAPI:
     configure_logging()
     app = FastAPI(
         title="Tasks API",
-        # spec/openapi.yaml is the contract, served as written by get_openapi: no generated schema or docs.
+        # spec/openapi.yaml is the contract, served as written by get_openapi: no generated schema or
+        # docs; /docs is the repository's web/docs.html (routes/pages.py), the same page in every port.
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
@@ -44,6 +50,7 @@ def create_app() -> FastAPI:
         app.include_router(router)
     app.include_router(table.options_router())
     app.state.route_table = table
+    app.state.wakeups = Wakeups(get_settings().redis_url)  # live events: what wakes the streams
     # The last added runs first: CORS headers go on every response, the 500 of RequestContext included.
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(CorsMiddleware, origins=get_settings().cors_allow_origins)

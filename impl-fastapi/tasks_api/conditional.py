@@ -18,6 +18,7 @@ IfMatch = Annotated[str | None, Header(alias="If-Match")]
 IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
 
 
+# concordance: conditional-get
 def etag(version: int) -> str:
     """The strong validator of a project or task: its version in quotes."""
     return f'"{version}"'
@@ -46,6 +47,10 @@ def none_match(header: str | None, version: int) -> bool:
     return any(opaque == str(version) for _weak, opaque in tags)
 
 
+# end concordance
+
+
+# concordance: optimistic-concurrency
 @dataclass(frozen=True)
 class Precondition:
     """A parsed If-Match: `*` (any current version) or the versions a strong tag names."""
@@ -71,3 +76,6 @@ def if_match(header: str | None) -> Precondition | None:
         if not weak and _VERSION.fullmatch(opaque) and int(opaque) <= _MAX_VERSION
     }
     return Precondition(any_version=False, versions=frozenset(versions))
+
+
+# end concordance

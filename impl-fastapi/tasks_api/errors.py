@@ -72,6 +72,7 @@ def validation_problem(errors: Iterable[Mapping[str, str]]) -> Problem:
     return Problem("validation-error", f"The request has {len(items)} invalid part(s).", errors=items)
 
 
+# concordance: problem-details
 def problem_body(problem: Problem) -> bytes:
     """The application/problem+json document of a problem (RFC 9457)."""
     body: dict[str, Any] = {
@@ -93,6 +94,9 @@ def problem_response(problem: Problem) -> Response:
         media_type="application/problem+json",
         headers=problem.headers,
     )
+
+
+# end concordance
 
 
 def internal_error_response() -> Response:
@@ -130,6 +134,7 @@ async def handle_problem(request: Request, exc: Exception) -> Response:
     return problem_response(exc)
 
 
+# concordance: validation
 async def handle_request_validation(request: Request, exc: Exception) -> Response:
     """FastAPI's 422 ({"detail": [...]}) becomes the spec's validation-error with pointers."""
     assert isinstance(exc, RequestValidationError)
@@ -145,6 +150,10 @@ async def handle_request_validation(request: Request, exc: Exception) -> Respons
     return problem_response(validation_problem(error_item(e["loc"], _detail_of(e)) for e in errors))
 
 
+# end concordance
+
+
+# concordance: problem-details
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     """Starlette's own 404 (no route) and 405 (route, not this method) become problem+json."""
     assert isinstance(exc, StarletteHTTPException)
@@ -166,3 +175,6 @@ def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, handle_problem)
     app.add_exception_handler(RequestValidationError, handle_request_validation)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
+
+
+# end concordance

@@ -43,6 +43,7 @@ def _cutoff() -> str:
     return then.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# concordance: idempotency
 def claim(db: Session, user_id: int, key: str, print_: str) -> Response | None:
     """Make this request the owner of the key (None), or answer for the request that owns it:
     the stored response (replay), 409 while it is in flight, 422 for a different request."""
@@ -77,6 +78,9 @@ def claim(db: Session, user_id: int, key: str, print_: str) -> Response | None:
             )
         return replay(record)
     raise Problem("idempotency-in-flight", "A request with this Idempotency-Key is still being processed.")
+
+
+# end concordance
 
 
 def replay(record: IdempotencyKey) -> Response:
@@ -120,6 +124,7 @@ class Created:
     etag: str
 
 
+# concordance: idempotency
 def create_once(
     db: Session, user_id: int, key: str | None, print_: str, create: Callable[[Session], Created]
 ) -> Response:
@@ -136,3 +141,6 @@ def create_once(
             release(db, user_id, key)  # a retry must run again, not find a claim nobody will finish
         raise
     return json_response(created.body, 201, {"Location": created.location, "ETag": created.etag})
+
+
+# end concordance

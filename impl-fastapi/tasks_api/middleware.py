@@ -35,11 +35,15 @@ def configure_logging() -> None:
         error_log.setLevel(logging.INFO)
 
 
+# concordance: request-id
 def request_id_of(header: str | None) -> str:
     """The client's X-Request-ID when it is 1 to 128 visible ASCII characters, else a new UUID4."""
     if header and len(header) <= 128 and all("\x21" <= char <= "\x7e" for char in header):
         return header
     return str(uuid.uuid4())
+
+
+# end concordance
 
 
 class RequestContextMiddleware:
@@ -54,6 +58,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        # concordance: request-id
         request_id = request_id_of(Headers(scope=scope).get("x-request-id"))
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
@@ -67,6 +72,9 @@ class RequestContextMiddleware:
                 MutableHeaders(scope=message)["X-Request-ID"] = request_id
             await send(message)
 
+        # end concordance
+
+        # concordance: problem-details
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
@@ -76,6 +84,7 @@ class RequestContextMiddleware:
             if response_started:
                 raise  # too late for an error response: the server closes the connection
             await internal_error_response()(scope, receive, send_with_id)
+        # end concordance
         finally:
             access_log.info(
                 json.dumps(
@@ -91,6 +100,7 @@ class RequestContextMiddleware:
             )
 
 
+# concordance: cors
 class CorsMiddleware:
     """CORS exactly as spec/README.md has it (Starlette's CORSMiddleware answers preflights itself with
     200 and rejects unknown origins with 400; the spec wants the route's 204 + Allow and no headers)."""
@@ -124,3 +134,6 @@ class CorsMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_cors)
+
+
+# end concordance

@@ -83,3 +83,15 @@ class IdempotencyKey(Base):
     location: Mapped[str | None] = mapped_column(Text)
     etag: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[str] = mapped_column(Text)
+
+
+class Event(Base):
+    """events: the transactional outbox of live events; `data` is the compact JSON sent, written once."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(Text)
+    data: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(Text)

@@ -42,6 +42,7 @@ def _mac(secret_key: str, payload: str) -> str:
     return _b64encode(hmac.new(secret_key.encode(), payload.encode("ascii"), hashlib.sha256).digest())
 
 
+# concordance: pagination
 def encode_cursor(secret_key: str, position: dict[str, Any]) -> str:
     """`<payload>.<mac>`: base64url JSON of the list's identity and the last id, and its HMAC."""
     payload = _b64encode(json.dumps(position, separators=(",", ":")).encode())
@@ -73,6 +74,9 @@ def link_header(path: str, params: ListParams, next_cursor: str) -> str:
     query = "&".join(f"{name}={value}" for name, value in params.given)
     query = f"{query}&cursor={next_cursor}" if query else f"cursor={next_cursor}"
     return f'<{path}?{query}>; rel="next"'
+
+
+# end concordance
 
 
 def _parse(name: str, raw: str, errors: list[dict[str, str]]) -> Any:

@@ -35,6 +35,7 @@ def _id_regex(maximum: int) -> str:
     return "(?:" + "|".join([*same_length, shorter]) + ")"
 
 
+# concordance: routing
 class IdConvertor(Convertor[int]):
     """`{project_id:id}`: an integer from 1 to 2^53-1, as the spec writes ids."""
 
@@ -48,8 +49,10 @@ class IdConvertor(Convertor[int]):
 
 
 register_url_convertor("id", IdConvertor())
+# end concordance
 
 
+# concordance: routing
 class RouteTable:
     """The methods each path serves, for `Allow` on 405 and OPTIONS (Starlette's 405 names only the
     methods of the one route it tried, and FastAPI has no OPTIONS answer at all)."""
@@ -84,6 +87,9 @@ def _options_endpoint(allow: str) -> Callable[[], Coroutine[Any, Any, Response]]
         return Response(status_code=204, headers={"Allow": allow})
 
     return options
+
+
+# end concordance
 
 
 class JudgedRequest(Request):
@@ -128,6 +134,7 @@ class BodyRoute(APIRoute):
         return judge_then_handle
 
 
+# concordance: body-limits
 async def read_body(request: Request) -> bytes:
     """The body, at most 1 MiB: a declared Content-Length over it is refused unread, a chunked body as
     soon as it passes it. A client that stops sending gets 400 bad-request (nothing is created)."""
@@ -165,6 +172,9 @@ def _check_media_type(request: Request, allowed: set[str]) -> None:
         raise Problem("unsupported-media-type", f"Send the body as {' or '.join(sorted(allowed))}.")
 
 
+# end concordance
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
@@ -176,6 +186,7 @@ def _parse_int(digits: str) -> int:
     return int(digits)
 
 
+# concordance: body-limits
 def parse_json(body: bytes) -> Any:
     """RFC 8259 JSON text in UTF-8, strictly: 400 malformed-json for anything else."""
     try:
@@ -189,6 +200,9 @@ def parse_json(body: bytes) -> Any:
     if _has_lone_surrogate(value):
         raise Problem("malformed-json", "The body holds an unpaired surrogate escape.")
     return value
+
+
+# end concordance
 
 
 def _has_lone_surrogate(value: Any) -> bool:

@@ -16,6 +16,7 @@ EMAIL_PATTERN = (
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
+# concordance: validation
 def _no_nul(value: str) -> str:
     # PostgreSQL cannot store U+0000 in TEXT, so no port accepts it anywhere.
     if "\x00" in value:
@@ -43,6 +44,9 @@ def _due_on(value: Any) -> datetime.date | None:
         raise ValueError("must be a calendar date from 0001-01-01 to 9999-12-31") from None
 
 
+# end concordance
+
+
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Email = Annotated[
     str, StringConstraints(min_length=3, max_length=254, pattern=EMAIL_PATTERN), AfterValidator(str.lower)
@@ -57,10 +61,14 @@ Priority = Literal["low", "normal", "high"]
 DueOn = Annotated[datetime.date | None, PlainValidator(_due_on)]
 
 
+# concordance: validation
 class Body(BaseModel):
     """A request body: exactly the documented members, JSON types taken strictly (`true` is no integer)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# end concordance
 
 
 class UserCreate(Body):

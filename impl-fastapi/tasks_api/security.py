@@ -15,15 +15,18 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Header
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from tasks_api.db import Db, read_transaction, utc_now
+from tasks_api.db import Db, new_session, read_transaction, utc_now
 from tasks_api.errors import Problem
 from tasks_api.models import Token, User
 
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+AuthorizationHeader = Annotated[str | None, Header(alias="Authorization", include_in_schema=False)]
+_REALM = 'Bearer realm="tasks"'
+# concordance: password-hashing
 # The OWASP baseline the spec fixes; verification accepts any argon2 PHC string (parameters can rise).
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, salt_len=16)
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
-_REALM = 'Bearer realm="tasks"'
 
 
 def hash_password(password: str) -> str:
@@ -40,12 +43,16 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+# end concordance
+
+
 @cache
 def dummy_hash() -> str:
     """A hash to verify against when the email is unknown, so timing does not reveal which emails exist."""
     return hash_password("not-a-password-of-anyone")
 
 
+# concordance: bearer-auth
 def new_token() -> str:
     """32 bytes from the CSPRNG, base64url without padding: 43 characters."""
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode("ascii")
@@ -54,6 +61,9 @@ def new_token() -> str:
 def token_hash(token: str) -> str:
     """What tokens.token_hash stores: lowercase hex SHA-256 of the token's ASCII characters."""
     return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+# end concordance
 
 
 def expiry(ttl_seconds: int) -> str:
@@ -86,6 +96,7 @@ def invalid_token() -> Problem:
     )
 
 
+# concordance: bearer-auth
 def bearer_token(authorization: str | None) -> str:
     """The token of an Authorization header; raises the fitting 401 problem otherwise."""
     if authorization is None:
@@ -99,12 +110,9 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
-def current_user(
-    db: Db,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Principal:
-    """FastAPI dependency: the user of a valid bearer token, looked up in the database every time,
-    so a revoked token stops working at once on every replica."""
+def _principal(db: Session, authorization: str | None) -> Principal:
+    # The token is looked up in the database every time, so a revoked token stops working at once on
+    # every replica.
     digest = token_hash(bearer_token(authorization))
     with read_transaction(db):
         user_id = db.scalar(
@@ -117,4 +125,22 @@ def current_user(
     return Principal(user_id=user_id, token_hash=digest)
 
 
+def current_user(db: Db, authorization: AuthorizationHeader = None) -> Principal:
+    """FastAPI dependency: the user of a valid bearer token, with the request's session."""
+    return _principal(db, authorization)
+
+
 CurrentUser = Annotated[Principal, Depends(current_user)]
+# end concordance
+
+
+def stream_user(authorization: AuthorizationHeader = None) -> Principal:
+    """FastAPI dependency for long responses (GET /events): the same check with a session of its own,
+    closed at once. The request's session (get_db) would be closed only when the response ends, and
+    FastAPI runs that clean-up in a thread outside the threadpool's limit: a thousand streams ending
+    together would start a thousand threads."""
+    with new_session() as db:
+        return _principal(db, authorization)
+
+
+StreamUser = Annotated[Principal, Depends(stream_user)]

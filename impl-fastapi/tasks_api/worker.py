@@ -10,6 +10,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn_worker import UvicornWorker
 
 from tasks_api.errors import Problem, problem_body
+from tasks_api.wakeups import end_all_streams
 
 
 class ProblemH11Protocol(H11Protocol):
@@ -18,6 +19,13 @@ class ProblemH11Protocol(H11Protocol):
     API has the one shape, even those the server makes before the app sees a request."""
 
     refused = False
+
+    def shutdown(self) -> None:
+        # uvicorn calls this on every connection when the graceful shutdown begins. A live-event stream
+        # would otherwise run until timeout_graceful_shutdown and be cut off mid-response: end them all
+        # now, cleanly, so the worker exits at once and clients reconnect (to another replica).
+        end_all_streams()
+        super().shutdown()
 
     def data_received(self, data: bytes) -> None:
         if self.refused:
@@ -53,6 +61,7 @@ class Worker(UvicornWorker):
     not use: uvicorn's equivalents are set here.
     """
 
+    # concordance: server-config
     CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
         "loop": "asyncio",  # the standard loop (uvloop is not a dependency)
         "http": ProblemH11Protocol,  # h11, the pure-Python HTTP/1.1 parser (httptools is not a dependency)
@@ -67,3 +76,4 @@ class Worker(UvicornWorker):
         # Below gunicorn's graceful_timeout, so the worker exits by itself instead of being killed.
         "timeout_graceful_shutdown": 8,
     }
+    # end concordance

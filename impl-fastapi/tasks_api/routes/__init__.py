@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tasks_api.routes import operations, projects, tasks, tokens, users
+from tasks_api.routes import events, operations, pages, projects, tasks, tokens, users
 
 
 def routers() -> list[APIRouter]:
     """Every router of the API (full paths, no prefixes: each reads as in spec/openapi.yaml)."""
-    return [users.router, tokens.router, projects.router, tasks.router, operations.router]
+    return [
+        users.router,
+        tokens.router,
+        projects.router,
+        tasks.router,
+        events.router,
+        pages.router,
+        operations.router,
+    ]

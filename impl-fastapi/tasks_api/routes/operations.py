@@ -15,6 +15,7 @@ from tasks_api.schemas import Health, Readiness
 router = APIRouter(route_class=BodyRoute, tags=["operations"])
 
 
+# concordance: health
 @router.api_route("/healthz", methods=["GET", "HEAD"])
 async def get_health() -> Response:
     """Liveness (the process answers; the database is not touched)"""
@@ -30,6 +31,9 @@ def get_readiness() -> Response:
     except SQLAlchemyError:
         raise Problem("service-unavailable", "The database cannot be reached.") from None
     return json_response(render(Readiness()))
+
+
+# end concordance
 
 
 @router.api_route("/openapi.yaml", methods=["GET", "HEAD"])

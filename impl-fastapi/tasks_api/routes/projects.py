@@ -14,6 +14,7 @@ from tasks_api.db import Db, read_transaction, utc_now, write_transaction
 from tasks_api.errors import Problem
 from tasks_api.idempotency import Created, IdempotencyKeyHeader, RawBody, create_once, fingerprint
 from tasks_api.models import Project
+from tasks_api.outbox import changed, lock_owner, project_deleted, record_event
 from tasks_api.pagination import ListParams, decode_cursor, encode_cursor, link_header, project_list_params
 from tasks_api.responses import json_response, no_content, render
 from tasks_api.routing import BodyRoute
@@ -28,13 +29,13 @@ def not_found(project_id: int) -> Problem:
     return Problem("not-found", f"No project with id {project_id}.")
 
 
-def project_response(project: Project, status_code: int = 200) -> Response:
-    """A project with its strong ETag."""
-    return json_response(
-        render(ProjectOut.model_validate(project)), status_code, {"ETag": etag(project.version)}
-    )
+def project_response(project: Project, status_code: int = 200, body: bytes | None = None) -> Response:
+    """A project with its strong ETag (`body`: the project already rendered)."""
+    body = body if body is not None else render(ProjectOut.model_validate(project))
+    return json_response(body, status_code, {"ETag": etag(project.version)})
 
 
+# concordance: pagination
 @router.api_route("/projects", methods=["GET", "HEAD"])
 def list_projects(
     request: Request, user: CurrentUser, params: Annotated[ListParams, Depends(project_list_params)], db: Db
@@ -60,6 +61,9 @@ def list_projects(
     return json_response(render(page), headers=headers)
 
 
+# end concordance
+
+
 @router.post("/projects")
 def create_project(
     request: Request,
@@ -72,6 +76,7 @@ def create_project(
     """Create a project"""
 
     def create(session: Session) -> Created:
+        lock_owner(session, user.user_id)
         now = utc_now()
         project = Project(
             owner_id=user.user_id,
@@ -83,11 +88,14 @@ def create_project(
         )
         session.add(project)
         session.flush()  # the id, for Location
-        return Created(render(ProjectOut.model_validate(project)), f"/projects/{project.id}", etag(1))
+        rendered = render(ProjectOut.model_validate(project))
+        record_event(session, user.user_id, "project.created", changed(project.id, 1, rendered))
+        return Created(rendered, f"/projects/{project.id}", etag(1))
 
     return create_once(db, user.user_id, idempotency_key, fingerprint(request.url.path, body), create)
 
 
+# concordance: conditional-get
 @router.api_route("/projects/{project_id:id}", methods=["GET", "HEAD"])
 def get_project(project_id: int, user: CurrentUser, db: Db, if_none_match: IfNoneMatch = None) -> Response:
     """Get a project"""
@@ -98,6 +106,9 @@ def get_project(project_id: int, user: CurrentUser, db: Db, if_none_match: IfNon
     if none_match(if_none_match, project.version):
         return Response(status_code=304, headers={"ETag": etag(project.version)})
     return project_response(project)
+
+
+# end concordance
 
 
 def _precondition_failed_or_missing(
@@ -113,6 +124,7 @@ def _precondition_failed_or_missing(
     return Problem("precondition-failed", f"If-Match does not match: {current}.")
 
 
+# concordance: optimistic-concurrency
 @router.patch("/projects/{project_id:id}")
 def update_project(
     project_id: int,
@@ -129,13 +141,19 @@ def update_project(
     if wanted is not None and not wanted.any_version:
         statement = statement.where(Project.version.in_(wanted.versions))
     with write_transaction(db):
+        lock_owner(db, user.user_id)
         # One atomic statement: compare (WHERE version ...) and write (version + 1) together.
         project = db.scalar(
             statement.values(**changes, version=Project.version + 1, updated_at=utc_now()).returning(Project)
         )
         if project is None:
             raise _precondition_failed_or_missing(db, project_id, user.user_id, wanted)
-    return project_response(project)
+        body = render(ProjectOut.model_validate(project))
+        record_event(db, user.user_id, "project.updated", changed(project.id, project.version, body))
+    return project_response(project, body=body)
+
+
+# end concordance
 
 
 @router.delete("/projects/{project_id:id}")
@@ -146,7 +164,10 @@ def delete_project(project_id: int, user: CurrentUser, db: Db, if_match_header: 
     if wanted is not None and not wanted.any_version:
         statement = statement.where(Project.version.in_(wanted.versions))
     with write_transaction(db):
-        deleted = db.scalar(statement.returning(Project.id))  # its tasks go by ON DELETE CASCADE
-        if deleted is None:
+        lock_owner(db, user.user_id)
+        # Its tasks go by ON DELETE CASCADE, without a task.deleted event each.
+        last_version = db.scalar(statement.returning(Project.version))
+        if last_version is None:
             raise _precondition_failed_or_missing(db, project_id, user.user_id, wanted)
+        record_event(db, user.user_id, "project.deleted", project_deleted(project_id, last_version))
     return no_content()

@@ -15,6 +15,7 @@ from tasks_api.db import Db, read_transaction, utc_now, write_transaction
 from tasks_api.errors import Problem, validation_problem
 from tasks_api.idempotency import Created, IdempotencyKeyHeader, RawBody, create_once, fingerprint
 from tasks_api.models import Project, Task
+from tasks_api.outbox import changed, lock_owner, record_event, task_deleted
 from tasks_api.pagination import ListParams, decode_cursor, encode_cursor, link_header, task_list_params
 from tasks_api.responses import json_response, no_content, render
 from tasks_api.routes.projects import not_found as project_not_found
@@ -30,11 +31,13 @@ def not_found(task_id: int) -> Problem:
     return Problem("not-found", f"No task with id {task_id}.")
 
 
-def task_response(task: Task, status_code: int = 200) -> Response:
-    """A task with its strong ETag."""
-    return json_response(render(TaskOut.model_validate(task)), status_code, {"ETag": etag(task.version)})
+def task_response(task: Task, status_code: int = 200, body: bytes | None = None) -> Response:
+    """A task with its strong ETag (`body`: the task already rendered)."""
+    body = body if body is not None else render(TaskOut.model_validate(task))
+    return json_response(body, status_code, {"ETag": etag(task.version)})
 
 
+# concordance: ownership
 def owned_project(project_id: int, owner_id: int) -> ColumnElement[bool]:
     """The project exists and belongs to the caller."""
     return select(Project.id).where(Project.id == project_id, Project.owner_id == owner_id).exists()
@@ -43,6 +46,9 @@ def owned_project(project_id: int, owner_id: int) -> ColumnElement[bool]:
 def owned_task(task_id: int, owner_id: int) -> ColumnElement[bool]:
     """The task exists and lies in one of the caller's projects."""
     return (Task.id == task_id) & Task.project_id.in_(select(Project.id).where(Project.owner_id == owner_id))
+
+
+# end concordance
 
 
 def _require_project(db: Session, project_id: int, owner_id: int) -> None:
@@ -101,6 +107,7 @@ def create_task(
         _require_project(db, project_id, user.user_id)  # the resource (404) before idempotency
 
     def create(session: Session) -> Created:
+        lock_owner(session, user.user_id)
         _require_project(session, project_id, user.user_id)  # may have gone since the check above
         now = utc_now()
         task = Task(project_id=project_id, **payload.model_dump(), version=1, created_at=now, updated_at=now)
@@ -110,7 +117,9 @@ def create_task(
         except IntegrityError:
             # PostgreSQL: the project was deleted between our check and the insert (FK violation).
             raise project_not_found(project_id) from None
-        return Created(render(TaskOut.model_validate(task)), f"/tasks/{task.id}", etag(1))
+        rendered = render(TaskOut.model_validate(task))
+        record_event(session, user.user_id, "task.created", changed(task.id, 1, rendered))
+        return Created(rendered, f"/tasks/{task.id}", etag(1))
 
     return create_once(db, user.user_id, idempotency_key, fingerprint(request.url.path, body), create)
 
@@ -129,9 +138,11 @@ def get_task(task_id: int, user: CurrentUser, db: Db, if_none_match: IfNoneMatch
 
 def _write(
     db: Session, task_id: int, owner_id: int, changes: dict[str, Any], wanted: Precondition | None
-) -> Task:
-    """Apply `changes` with one conditional UPDATE; on no row, raise the problem that explains why."""
+) -> Response:
+    """Apply `changes` with one conditional UPDATE and write its event; on no row, raise the problem
+    that explains why."""
     with write_transaction(db):
+        lock_owner(db, owner_id)
         target_ok = "project_id" not in changes or bool(
             db.scalar(select(owned_project(changes["project_id"], owner_id)))
         )
@@ -148,7 +159,9 @@ def _write(
             except IntegrityError:
                 task, target_ok = None, False  # PostgreSQL: the target project was just deleted
             if task is not None:
-                return task
+                body = render(TaskOut.model_validate(task))
+                record_event(db, owner_id, "task.updated", changed(task.id, task.version, body))
+                return task_response(task, body=body)
         raise _why_unchanged(db, task_id, owner_id, wanted, target_ok)
 
 
@@ -180,7 +193,7 @@ def replace_task(
     if_match_header: IfMatch = None,
 ) -> Response:
     """Replace a task"""
-    return task_response(_write(db, task_id, user.user_id, payload.model_dump(), if_match(if_match_header)))
+    return _write(db, task_id, user.user_id, payload.model_dump(), if_match(if_match_header))
 
 
 @router.patch("/tasks/{task_id:id}")
@@ -194,7 +207,7 @@ def update_task(
     """Update a task (JSON merge patch)"""
     # Only the members the patch names: two unconditional patches of different members both survive.
     changes = payload.model_dump(include=payload.model_fields_set)
-    return task_response(_write(db, task_id, user.user_id, changes, if_match(if_match_header)))
+    return _write(db, task_id, user.user_id, changes, if_match(if_match_header))
 
 
 @router.delete("/tasks/{task_id:id}")
@@ -205,6 +218,9 @@ def delete_task(task_id: int, user: CurrentUser, db: Db, if_match_header: IfMatc
     if wanted is not None and not wanted.any_version:
         statement = statement.where(Task.version.in_(wanted.versions))
     with write_transaction(db):
-        if db.scalar(statement.returning(Task.id)) is None:
+        lock_owner(db, user.user_id)
+        deleted = db.execute(statement.returning(Task.version, Task.project_id)).first()
+        if deleted is None:
             raise _why_unchanged(db, task_id, user.user_id, wanted, target_ok=True)
+        record_event(db, user.user_id, "task.deleted", task_deleted(task_id, *deleted))
     return no_content()

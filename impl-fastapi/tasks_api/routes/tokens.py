@@ -19,6 +19,7 @@ from tasks_api.security import CurrentUser, dummy_hash, expiry, new_token, token
 router = APIRouter(route_class=BodyRoute, tags=["tokens"])
 
 
+# concordance: bearer-auth
 @router.post("/tokens")
 def create_token(payload: Annotated[TokenCreate, Body()], db: Db) -> Response:
     """Log in and get a bearer token"""
@@ -35,6 +36,9 @@ def create_token(payload: Annotated[TokenCreate, Body()], db: Db) -> Response:
             Token(user_id=user.id, token_hash=token_hash(token), created_at=utc_now(), expires_at=expires_at)
         )
     return json_response(render(TokenOut(access_token=token, expires_at=expires_at)), 201)
+
+
+# end concordance
 
 
 @router.delete("/tokens/current")

@@ -1,0 +1,59 @@
+"""pages: the live page, the Swagger UI docs and their static files, served from WEB_DIR."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+from tasks_api.config import get_settings
+from tasks_api.errors import Problem
+
+router = APIRouter(tags=["pages"])
+
+# concordance: pages
+_STATIC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # no "/", no leading dot: nothing outside
+_MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+HTML = "text/html; charset=utf-8"
+
+
+def _file(path: Path, media_type: str) -> FileResponse:
+    # Sync endpoints (threadpool) for the stat; FileResponse then streams the file in chunks, also off the
+    # event loop. A missing file is 404 not-found, like an unknown id.
+    try:
+        found = os.stat(path)
+    except OSError:
+        found = None
+    if found is None or not stat.S_ISREG(found.st_mode):
+        raise Problem("not-found", "No page lives at this path.")
+    return FileResponse(path, media_type=media_type, stat_result=found)
+
+
+@router.api_route("/", methods=["GET", "HEAD"])
+def get_home() -> FileResponse:
+    """The live page (a small browser client of this API)"""
+    return _file(get_settings().web_dir / "index.html", HTML)
+
+
+# The repository's web/docs.html, the same page in every port: FastAPI's own /docs, /redoc and
+# generated schema are disabled in this port (app.py).
+@router.api_route("/docs", methods=["GET", "HEAD"])
+def get_docs() -> FileResponse:
+    """This document rendered by Swagger UI (served offline, no outside requests)"""
+    return _file(get_settings().web_dir / "docs.html", HTML)
+
+
+@router.api_route("/static/{name}", methods=["GET", "HEAD"])
+def get_static_file(name: str) -> FileResponse:
+    """A file of the pages (script, style sheet, Swagger UI)"""
+    media_type = _MEDIA_TYPES.get(os.path.splitext(name)[1])
+    if media_type is None or not _STATIC_NAME.fullmatch(name):
+        raise Problem("not-found", f"No static file named {name!r}.")
+    return _file(get_settings().web_dir / "static" / name, media_type)
+
+
+# end concordance
