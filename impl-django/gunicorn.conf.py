@@ -4,13 +4,18 @@ import os
 
 from gunicorn.arbiter import Arbiter
 
+# concordance: server-config
 # Processes: one per core is the usual start; WEB_CONCURRENCY lets the deployment choose.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Threads: requests mostly wait on the database or on argon2 (which releases the GIL); gthread also
 # gives keep-alive, which the sync worker does not. Each thread holds its own database connection.
+# A live-events stream holds a thread (and its connection) for its whole life, and a gthread worker
+# accepts connections even when all its threads are taken (it queues them), so every worker needs spare
+# threads beyond its streams: 8 threads = up to 4 streams + 4 for ordinary requests per worker.
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-# A worker that stops heart-beating for 30 s is stuck: kill and replace it.
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# A worker that stops heart-beating for 30 s is stuck: kill and replace it. A gthread worker beats from
+# its main loop, not from the request threads, so a 300 s stream does not trip it.
 timeout = 30
 # On SIGTERM, in-flight requests get 10 s to finish, under the 15 s a supervisor waits before SIGKILL.
 graceful_timeout = 10
@@ -29,6 +34,7 @@ control_socket_disable = True
 accesslog = None
 # gunicorn's own messages (start, worker exits, refused requests) go to stderr, apart from the access log.
 errorlog = "-"
+# end concordance
 
 
 def on_starting(server: Arbiter) -> None:

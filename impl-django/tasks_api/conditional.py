@@ -6,6 +6,7 @@ from django.utils.http import parse_etags
 from .errors import ApiError
 
 
+# concordance: conditional-get
 def etag(version: int) -> str:
     return f'"{version}"'
 
@@ -15,6 +16,7 @@ def not_modified(request: HttpRequest, version: int) -> HttpResponse | None:
     header = request.META.get("HTTP_IF_NONE_MATCH")
     if header is None:
         return None
+    # end concordance
     tags = parse_etags(header)  # Django's RFC 9110 list parser; "*" comes back as ["*"]
     current = etag(version)
     if "*" in tags or any(tag.removeprefix("W/") == current for tag in tags):
@@ -24,6 +26,7 @@ def not_modified(request: HttpRequest, version: int) -> HttpResponse | None:
     return None
 
 
+# concordance: optimistic-concurrency
 class IfMatch:
     """A request's If-Match: absent, "*", or a list of entity tags compared strongly."""
 
@@ -45,3 +48,6 @@ class IfMatch:
 def precondition_failed(current: int | None = None) -> ApiError:
     detail = "If-Match does not match the current ETag"
     return ApiError("precondition-failed", f'{detail} "{current}".' if current else f"{detail}.")
+
+
+# end concordance

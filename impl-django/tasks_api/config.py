@@ -3,8 +3,9 @@
 import os
 from pathlib import Path
 
-# <port>/tasks_api/config.py -> <repo>/spec
+# <port>/tasks_api/config.py -> <repo>/spec and <repo>/web
 DEFAULT_SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
+DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 DATABASE_URL: str = os.environ.get("DATABASE_URL", "sqlite:///tasks.db")
 SECRET_KEY: str = os.environ.get("SECRET_KEY", "insecure-dev-secret-change-me")
@@ -13,6 +14,13 @@ CORS_ALLOW_ORIGINS: tuple[str, ...] = tuple(
     origin.strip() for origin in os.environ.get("CORS_ALLOW_ORIGINS", "").split(",") if origin.strip()
 )
 SPEC_DIR: Path = Path(os.environ.get("SPEC_DIR") or DEFAULT_SPEC_DIR)
+WEB_DIR: Path = Path(os.environ.get("WEB_DIR") or DEFAULT_WEB_DIR)
+# Live events (spec/README.md, "Live events"): Redis only wakes streams up; empty means poll only.
+REDIS_URL: str = os.environ.get("REDIS_URL", "")
+EVENTS_POLL_SECONDS: float = float(os.environ.get("EVENTS_POLL_SECONDS", "1"))
+EVENTS_HEARTBEAT_SECONDS: float = float(os.environ.get("EVENTS_HEARTBEAT_SECONDS", "15"))
+EVENTS_STREAM_SECONDS: float = float(os.environ.get("EVENTS_STREAM_SECONDS", "300"))
+EVENTS_RETENTION_SECONDS: int = int(os.environ.get("EVENTS_RETENTION_SECONDS", "604800"))
 # Django refuses requests whose Host is not listed (a DNS-rebinding defence); local names by default.
 ALLOWED_HOSTS: list[str] = [
     host.strip()

@@ -34,6 +34,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
 ErrorItem = dict[str, str]
 
 
+# concordance: problem-details
 def problem_response(
     slug: str,
     detail: str,
@@ -51,6 +52,9 @@ def problem_response(
     for name, value in (headers or {}).items():
         response[name] = value
     return response
+
+
+# end concordance
 
 
 class ApiError(Exception):
@@ -90,6 +94,7 @@ def not_found(what: str = "resource") -> ApiError:
 # Django's error views (handler400/404/500 in the root URLconf), in problem+json instead of HTML.
 
 
+# concordance: problem-details
 def bad_request(request: Any, exception: Exception) -> HttpResponse:
     """handler400: Django's SuspiciousOperation family (e.g. a Host not in ALLOWED_HOSTS)."""
     if isinstance(exception, RequestDataTooBig):
@@ -105,3 +110,6 @@ def page_not_found(request: Any, exception: Exception) -> HttpResponse:
 def server_error(request: Any) -> HttpResponse:
     """handler500: an unhandled exception; the traceback goes to the log, never to the client."""
     return problem_response("internal-error", "The server failed to answer this request.")
+
+
+# end concordance

@@ -44,6 +44,7 @@ def replay(record: IdempotencyKey) -> HttpResponse:
     return response
 
 
+# concordance: idempotency
 def claim(user: User, key: str, print_: str) -> int | HttpResponse:
     """Own the key (the claim row's id) or answer for it: replay, 409 in flight, or 422 reused."""
     for _ in range(3):
@@ -99,3 +100,6 @@ def run(
         # The create failed (e.g. the project vanished): release the key so a retry runs again.
         IdempotencyKey.objects.filter(id=owned).delete()
         raise
+
+
+# end concordance

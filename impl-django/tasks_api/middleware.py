@@ -25,6 +25,7 @@ ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempoten
 access_log = logging.getLogger("tasks_api.access")
 
 
+# concordance: request-id
 class RequestIdMiddleware:
     """Outermost: every response (errors included) carries X-Request-ID, and one JSON log line is written."""
 
@@ -55,6 +56,9 @@ class RequestIdMiddleware:
         return response
 
 
+# end concordance
+
+
 class AllowedHostsMiddleware:
     """Enforce ALLOWED_HOSTS: Django checks Host only in get_host(), which nothing else here calls."""
 
@@ -66,6 +70,7 @@ class AllowedHostsMiddleware:
         return self.get_response(request)
 
 
+# concordance: cors
 class CorsMiddleware:
     """Exact-origin CORS from CORS_ALLOW_ORIGINS, preflights included; no credentials mode."""
 
@@ -77,6 +82,7 @@ class CorsMiddleware:
         origins = settings.CORS_ALLOW_ORIGINS
         if not origins:
             return response
+        # end concordance
         # The answer depends on Origin whenever any origin is allowed: tell caches so.
         patch_vary_headers(response, ("Origin",))
         origin = request.META.get("HTTP_ORIGIN")
@@ -113,6 +119,7 @@ class FramingMiddleware:
         return response
 
 
+# concordance: problem-details
 class ProblemMiddleware:
     """Innermost: an ApiError raised by a view becomes its problem+json response."""
 
@@ -126,6 +133,9 @@ class ProblemMiddleware:
         if isinstance(exception, ApiError):
             return exception.response()
         return None  # anything else is a bug: Django's handler500 answers
+
+
+# end concordance
 
 
 # --- below Django: a WSGI wrapper around the whole application ---

@@ -83,3 +83,17 @@ class IdempotencyKey(models.Model):
         managed = False
         db_table = "idempotency_keys"
         # UNIQUE (user_id, idempotency_key) lives in schema.sql: it is the claim's lock.
+
+
+class Event(models.Model):
+    """The transactional outbox of live events (spec/README.md, "Live events")."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.DO_NOTHING, db_column="user_id", related_name="+")
+    type = models.TextField()
+    data = models.TextField()  # compact JSON, written once, sent as stored
+    created_at = models.TextField()
+
+    class Meta:
+        managed = False
+        db_table = "events"

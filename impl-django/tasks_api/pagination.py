@@ -22,6 +22,7 @@ def _b64decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+# concordance: pagination
 def _mac(payload: str) -> str:
     key = settings.SECRET_KEY.encode("utf-8")
     return _b64encode(hmac.new(key, payload.encode("ascii"), hashlib.sha256).digest())
@@ -67,6 +68,9 @@ def decode_cursor(cursor: str, bound: dict[str, Any]) -> int:
     if type(after) is not int or not 0 <= after <= MAX_ID:
         raise invalid
     return after
+
+
+# end concordance
 
 
 def next_link(path: str, raw_query: dict[str, str], next_cursor: str) -> str:

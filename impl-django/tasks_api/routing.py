@@ -13,6 +13,7 @@ View = Callable[..., HttpResponse]
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
+# concordance: routing
 def resource(**handlers: View) -> View:
     """A view serving the given methods (get=..., post=...) of one path.
 
@@ -38,3 +39,6 @@ def resource(**handlers: View) -> View:
 
     dispatch.allow = allow  # type: ignore[attr-defined]  # for the tests
     return dispatch
+
+
+# end concordance

@@ -29,6 +29,7 @@ LIMIT_RE = re.compile(r"[0-9]{1,3}")
 # --- the request body: 413, then 415, then 400 (spec/README.md "Order of checks", step 3) ---
 
 
+# concordance: body-limits
 def read_body(request: HttpRequest) -> bytes:
     """The raw body, at most 1 MiB: a declared length over it is refused before reading anything."""
     if "CONTENT_LENGTH" not in request.META:
@@ -57,6 +58,9 @@ def read_body(request: HttpRequest) -> bytes:
         # The client stopped sending: never treat a truncated body as a request.
         raise ApiError("bad-request", f"The body ended after {len(body)} of {declared} bytes.")
     return body
+
+
+# end concordance
 
 
 def media_type(request: HttpRequest) -> str:
@@ -105,6 +109,7 @@ def parse_json(body: bytes) -> Any:
     return document
 
 
+# concordance: body-limits
 def read_json(request: HttpRequest, *, merge_patch: bool = False) -> tuple[Any, bytes]:
     """The parsed body and its raw bytes, after the 413, 415 and 400 checks in that order."""
     body = read_body(request)
@@ -112,6 +117,9 @@ def read_json(request: HttpRequest, *, merge_patch: bool = False) -> tuple[Any, 
     if media_type(request) not in accepted:
         raise ApiError("unsupported-media-type", f"Send the body as {' or '.join(accepted)}.")
     return parse_json(body), body
+
+
+# end concordance
 
 
 # --- body members ---
@@ -132,6 +140,7 @@ def _pointer(name: str) -> str:
     return "/" + name.replace("~", "~0").replace("/", "~1")
 
 
+# concordance: validation
 def _check(member: Member, value: Any) -> tuple[Any, str | None]:
     """(the stored value, None) or (None, what is wrong)."""
     if value is None:
@@ -191,6 +200,9 @@ def validate(document: Any, members: dict[str, Member]) -> tuple[dict[str, Any],
         if name not in members:
             errors.append({"pointer": _pointer(name), "detail": "is not a member of this body"})
     return values, errors
+
+
+# end concordance
 
 
 EMAIL = Member("email", required=True, min_length=3, max_length=254)

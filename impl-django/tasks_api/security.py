@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from .errors import ApiError
 from .models import Token, User
 
+# concordance: password-hashing
 # The OWASP baseline fixed by spec/README.md. Django's own hashers write "argon2$argon2id$...", not the
 # bare PHC string every other port reads, so argon2-cffi is used directly.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, salt_len=16)
@@ -52,6 +53,10 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     return password_hash is not None
 
 
+# end concordance
+
+
+# concordance: bearer-auth
 def new_token() -> str:
     """32 CSPRNG bytes, base64url without padding: 43 characters."""
     return secrets.token_urlsafe(32)
@@ -70,6 +75,9 @@ def issue_token(user: User) -> tuple[str, str]:
         user=user, token_hash=token_hash(token), created_at=timestamp(now), expires_at=expires_at
     )
     return token, expires_at
+
+
+# end concordance
 
 
 def bearer_token(request: HttpRequest) -> str:
@@ -101,6 +109,7 @@ def invalid_token() -> ApiError:
     )
 
 
+# concordance: bearer-auth
 def authenticate(request: HttpRequest) -> User:
     """The user of the request's bearer token (looked up in the database on every request), or 401."""
     token = bearer_token(request)
@@ -112,3 +121,6 @@ def authenticate(request: HttpRequest) -> User:
     if row is None:
         raise invalid_token()
     return row.user
+
+
+# end concordance

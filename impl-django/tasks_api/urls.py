@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from . import views
+from . import events, pages, views
 from .routing import resource
 from .schemas import MAX_ID
 
@@ -25,6 +25,7 @@ class IdConverter:
 register_converter(IdConverter, "id")
 
 # No trailing slashes anywhere, and APPEND_SLASH is off: "/projects/" is an unknown path, never a redirect.
+# concordance: routing
 urlpatterns = [
     path("users", resource(post=views.create_user)),
     path("users/me", resource(get=views.get_current_user, delete=views.delete_current_user)),
@@ -42,7 +43,13 @@ urlpatterns = [
             get=views.get_task, put=views.replace_task, patch=views.update_task, delete=views.delete_task
         ),
     ),
+    path("events", resource(get=events.stream_events)),
     path("healthz", resource(get=views.get_health)),
     path("readyz", resource(get=views.get_readiness)),
     path("openapi.yaml", resource(get=views.get_openapi)),
+    path("", resource(get=pages.get_home)),
+    path("docs", resource(get=pages.get_docs)),
+    # <str:...> matches no "/": a name can only reach a file directly in web/static/.
+    path("static/<str:name>", resource(get=pages.get_static_file)),
 ]
+# end concordance

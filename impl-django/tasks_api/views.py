@@ -13,6 +13,7 @@ from . import db, idempotency
 from .conditional import IfMatch, etag, not_modified, precondition_failed
 from .errors import ApiError, ValidationFailed, not_found, problem_response
 from .models import Project, Task, Token, User
+from .outbox import changed, deleted, lock_owner, record_event
 from .pagination import decode_cursor, encode_cursor, next_link, scope
 from .schemas import (
     PROJECT_CREATE,
@@ -115,6 +116,7 @@ def revoke_token(request: HttpRequest) -> HttpResponse:
 # --- shared by the project and task handlers ---
 
 
+# concordance: ownership
 def _owned_project(user: User, project_id: int) -> Project:
     project = Project.objects.filter(id=project_id, owner_id=user.id).first()
     if project is None:
@@ -130,6 +132,10 @@ def _owned_task(user: User, task_id: int) -> Task:
     return task
 
 
+# end concordance
+
+
+# concordance: optimistic-concurrency
 def _conditional_write(rows: QuerySet[Any], expected: int | None, changes: dict[str, Any]) -> int:
     """One UPDATE ... SET ..., version = version + 1 WHERE id = :id [AND version = :expected]."""
     if expected is not None:
@@ -140,6 +146,9 @@ def _conditional_write(rows: QuerySet[Any], expected: int | None, changes: dict[
 def _lost_race(still_there: bool, what: str) -> ApiError:
     """Zero rows changed: the row vanished (404) or another writer changed its version first (412)."""
     return precondition_failed() if still_there else not_found(what)
+
+
+# end concordance
 
 
 def _page(
@@ -202,6 +211,7 @@ def create_project(request: HttpRequest) -> HttpResponse:
         raise ValidationFailed(errors + key_errors)
 
     def create() -> HttpResponse:
+        lock_owner(user.id)  # first: the outbox's lock order (outbox.py)
         now = timestamp()
         try:
             with transaction.atomic():  # a savepoint, so the failed INSERT leaves the transaction usable
@@ -209,6 +219,7 @@ def create_project(request: HttpRequest) -> HttpResponse:
         except IntegrityError:
             # The user was deleted a moment ago (foreign key violation), and their tokens with them.
             raise invalid_token() from None
+        record_event(user.id, "project.created", changed(project_json(project)))
         return _project_response(project, 201, location=True)
 
     return idempotency.run(request, user, key, body, create)
@@ -229,12 +240,14 @@ def update_project(request: HttpRequest, project_id: int) -> HttpResponse:
         raise ValidationFailed(errors)
     if_match = IfMatch(request)
     with transaction.atomic():
+        lock_owner(user.id)
         project = _owned_project(user, project_id)
         expected = if_match.expected_version(project.version)
         mine = Project.objects.filter(id=project.id, owner_id=user.id)
         if not _conditional_write(mine, expected, values):
             raise _lost_race(mine.exists(), "project")
         project.refresh_from_db()
+        record_event(user.id, "project.updated", changed(project_json(project)))
     return _project_response(project)
 
 
@@ -243,13 +256,16 @@ def delete_project(request: HttpRequest, project_id: int) -> HttpResponse:
     user = authenticate(request)
     if_match = IfMatch(request)
     with transaction.atomic():
+        lock_owner(user.id)
         project = _owned_project(user, project_id)
         expected = if_match.expected_version(project.version)
         mine = Project.objects.filter(id=project.id, owner_id=user.id)
         # One DELETE ... WHERE id = :id [AND version = :expected]; tasks go by ON DELETE CASCADE.
-        deleted, _ = (mine.filter(version=expected) if expected is not None else mine).delete()
-        if not deleted:
+        count, _ = (mine.filter(version=expected) if expected is not None else mine).delete()
+        if not count:
             raise _lost_race(mine.exists(), "project")
+        # Its tasks go without a task.deleted each (spec/README.md, "Live events").
+        record_event(user.id, "project.deleted", deleted(project.id, project.version))
     return _no_content()
 
 
@@ -285,6 +301,7 @@ def create_task(request: HttpRequest, project_id: int) -> HttpResponse:
     project = _owned_project(user, project_id)  # the resource (404) before idempotency
 
     def create() -> HttpResponse:
+        lock_owner(user.id)
         now = timestamp()
         try:
             with transaction.atomic():  # a savepoint, so the failed INSERT leaves the transaction usable
@@ -292,6 +309,7 @@ def create_task(request: HttpRequest, project_id: int) -> HttpResponse:
         except IntegrityError:
             # The project was deleted between the check and the INSERT (foreign key violation).
             raise not_found("project") from None
+        record_event(user.id, "task.created", changed(task_json(task)))
         return _task_response(task, 201, location=True)
 
     return idempotency.run(request, user, key, body, create)
@@ -314,6 +332,7 @@ def _write_task(
         raise ValidationFailed(errors)
     if_match = IfMatch(request)
     with transaction.atomic():
+        lock_owner(user.id)
         task = _owned_task(user, task_id)
         expected = if_match.expected_version(task.version)
         target = values.get("project_id", task.project_id)
@@ -322,12 +341,13 @@ def _write_task(
         rows = Task.objects.filter(id=task.id)
         try:
             with transaction.atomic():  # savepoint: the target project may vanish under us
-                changed = _conditional_write(rows, expected, values)
+                count = _conditional_write(rows, expected, values)
         except IntegrityError:
             raise ValidationFailed([FOREIGN_PROJECT]) from None
-        if not changed:
+        if not count:
             raise _lost_race(rows.exists(), "task")
         task.refresh_from_db()
+        record_event(user.id, "task.updated", changed(task_json(task)))
     return _task_response(task)
 
 
@@ -346,18 +366,21 @@ def delete_task(request: HttpRequest, task_id: int) -> HttpResponse:
     user = authenticate(request)
     if_match = IfMatch(request)
     with transaction.atomic():
+        lock_owner(user.id)
         task = _owned_task(user, task_id)
         expected = if_match.expected_version(task.version)
         rows = Task.objects.filter(id=task.id)
-        deleted, _ = (rows.filter(version=expected) if expected is not None else rows).delete()
-        if not deleted:
+        count, _ = (rows.filter(version=expected) if expected is not None else rows).delete()
+        if not count:
             raise _lost_race(rows.exists(), "task")
+        record_event(user.id, "task.deleted", deleted(task.id, task.version, task.project_id))
     return _no_content()
 
 
 # --- operations ---
 
 
+# concordance: health
 def get_health(request: HttpRequest) -> HttpResponse:
     """Liveness (the process answers; the database is not touched)"""
     return json_response({"status": "ok"})
@@ -370,6 +393,9 @@ def get_readiness(request: HttpRequest) -> HttpResponse:
     except DatabaseError:
         return problem_response("service-unavailable", "The database cannot be reached.")
     return json_response({"status": "ok", "checks": {"database": "ok"}})
+
+
+# end concordance
 
 
 def get_openapi(request: HttpRequest) -> HttpResponse:

@@ -41,6 +41,12 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = None  # unknown query parameters are ignored; gu
 TOKEN_TTL_SECONDS = config.TOKEN_TTL_SECONDS
 CORS_ALLOW_ORIGINS = config.CORS_ALLOW_ORIGINS
 SPEC_DIR = config.SPEC_DIR
+WEB_DIR = config.WEB_DIR
+REDIS_URL = config.REDIS_URL
+EVENTS_POLL_SECONDS = config.EVENTS_POLL_SECONDS
+EVENTS_HEARTBEAT_SECONDS = config.EVENTS_HEARTBEAT_SECONDS
+EVENTS_STREAM_SECONDS = config.EVENTS_STREAM_SECONDS
+EVENTS_RETENTION_SECONDS = config.EVENTS_RETENTION_SECONDS
 
 LOGGING = {
     "version": 1,
@@ -53,6 +59,8 @@ LOGGING = {
     "loggers": {
         # One JSON object per request, on stdout.
         "tasks_api.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        # A failed Redis publish or subscribe is worth a line; the change or stream goes on without it.
+        "tasks_api.events": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
         # Django logs every 4xx as a warning (ours are normal answers) and, with DEBUG off, sends 5xx
         # tracebacks only to ADMINS by mail: keep the 5xx, on stderr.
         "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
