@@ -13,6 +13,10 @@ ALLOW: dict[str, str] = {
     "/healthz": "GET, HEAD, OPTIONS",
     "/readyz": "GET, HEAD, OPTIONS",
     "/openapi.yaml": "GET, HEAD, OPTIONS",
+    "/events": "GET, HEAD, OPTIONS",
+    "/": "GET, HEAD, OPTIONS",
+    "/docs": "GET, HEAD, OPTIONS",
+    "/static/app.js": "GET, HEAD, OPTIONS",
 }
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]

@@ -24,6 +24,22 @@ class IdConverter:
 
 register_converter(IdConverter, "id")
 
+
+class StaticNameConverter:
+    """A file name of web/static/: no "/", no leading dot, at most 128 characters; anything else matches
+    no route at all (404 for every method, OPTIONS included), like a malformed id."""
+
+    regex = "[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(StaticNameConverter, "static_name")
+
 # No trailing slashes anywhere, and APPEND_SLASH is off: "/projects/" is an unknown path, never a redirect.
 # concordance: routing
 urlpatterns = [
@@ -49,7 +65,7 @@ urlpatterns = [
     path("openapi.yaml", resource(get=views.get_openapi)),
     path("", resource(get=pages.get_home)),
     path("docs", resource(get=pages.get_docs)),
-    # <str:...> matches no "/": a name can only reach a file directly in web/static/.
-    path("static/<str:name>", resource(get=pages.get_static_file)),
+    # <static_name:...> matches no "/" and no leading dot: a name can only reach a file in web/static/.
+    path("static/<static_name:name>", resource(get=pages.get_static_file)),
 ]
 # end concordance

@@ -49,6 +49,22 @@ class IdConvertor(Convertor[int]):
 
 
 register_url_convertor("id", IdConvertor())
+
+
+class StaticNameConvertor(Convertor[str]):
+    """`{name:static_name}`: a file name of web/static/ (no "/", no leading dot, at most 128 characters);
+    any other segment matches no route (404 for every method), like a malformed id."""
+
+    regex = "[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("static_name", StaticNameConvertor())
 # end concordance
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from . import db, middleware, outbox
 from .config import from_env, parse_origins
 from .errors import register_error_handlers
-from .http import MAX_BODY_BYTES, IdConverter, TasksFlask
+from .http import MAX_BODY_BYTES, IdConverter, StaticNameConverter, TasksFlask
 from .views import api
 
 
@@ -31,6 +31,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> TasksFlask:
     # concordance: routing
     # Routing rules the spec fixes, set before any rule is added:
     app.url_map.converters["id"] = IdConverter  # /tasks/007, /tasks/0, /tasks/2**53 match no route (404)
+    app.url_map.converters["static_name"] = StaticNameConverter  # /static/.hidden matches no route (404)
     app.url_map.strict_slashes = True  # /projects/ is an unknown path (404), never a redirect
     app.url_map.merge_slashes = False  # Werkzeug would redirect /projects//tasks; the spec says 404
     # end concordance

@@ -152,3 +152,10 @@ class TasksFlask(Flask):
 
 
 # end concordance
+
+
+class StaticNameConverter(BaseConverter):
+    """A file name of web/static/: no "/", no leading dot, at most 128 characters; anything else matches
+    no route at all (404 for every method, OPTIONS included), like a malformed id."""
+
+    regex = "[A-Za-z0-9][A-Za-z0-9._-]{0,127}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from flask import Response, current_app, send_from_directory
@@ -10,9 +9,6 @@ from flask import Response, current_app, send_from_directory
 from .errors import ApiProblem
 
 # concordance: pages
-STATIC_NAME_RE = re.compile(
-    r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
-)  # no "/": nothing outside static/ is reachable
 # Werkzeug adds "; charset=utf-8" to these text/* types.
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css"}
 
@@ -26,9 +22,10 @@ def send_page(name: str, subdir: str = "", mimetype: str = "text/html") -> Respo
 
 
 def send_static(name: str) -> Response:
-    """web/static/<name>: a .js or .css file whose name matches the pattern, else 404 like an unknown id."""
+    """web/static/<name>: a .js or .css file, else 404 like an unknown id. The name's pattern (no "/", no
+    leading dot) is the route's own (http.StaticNameConverter): nothing outside static/ is reachable."""
     mimetype = STATIC_TYPES.get(Path(name).suffix)
-    if not STATIC_NAME_RE.fullmatch(name) or mimetype is None:
+    if mimetype is None:
         raise ApiProblem("not-found", f"No file {name!r} in /static.")
     return send_page(name, "static", mimetype)
 

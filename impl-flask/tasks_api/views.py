@@ -504,7 +504,7 @@ def get_docs() -> Response:
     return send_page("docs.html")
 
 
-@api.get("/static/<name>")
+@api.get("/static/<static_name:name>")
 def get_static_file(name: str) -> Response:
     """A file of the pages (script, style sheet, Swagger UI)"""
     return send_static(name)

@@ -74,7 +74,7 @@ def test_options_and_no_flask_static_route(pages: FlaskClient) -> None:
     assert pages.options("/").headers["Allow"] == "GET, HEAD, OPTIONS"
     assert pages.post("/docs").status_code == 405
     assert [rule.rule for rule in pages.application.url_map.iter_rules() if "static" in rule.rule] == [
-        "/static/<name>"
+        "/static/<static_name:name>"
     ]
 
 

@@ -1,11 +1,13 @@
 """Fixtures for the behaviour layer: an HTTP client and fresh users, projects and tasks per test."""
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from conformance.api import User, create_project, create_task, new_user
+from conformance.paths import WEB_DIR
 
 
 @pytest.fixture
@@ -37,3 +39,9 @@ def project(client: httpx.Client, user: User) -> dict[str, Any]:
 def task(client: httpx.Client, user: User, project: dict[str, Any]) -> dict[str, Any]:
     """A task in `project`."""
     return create_task(client, user, project["id"])
+
+
+@pytest.fixture(scope="session")
+def web_dir() -> Path:
+    """The repository's web/ (the matrix's WEB_DIR): the pages every port serves byte for byte."""
+    return WEB_DIR
