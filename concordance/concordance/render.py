@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 from pygments import highlight
@@ -51,8 +52,13 @@ h2 { margin-top: 3rem; border-top: 1px solid #ccd; padding-top: 1rem; }
 .port-column { min-width: 0; border: 1px solid #dde; border-radius: 6px; padding: 0 0.5rem 0.5rem; }
 .port-column { background: #fafbfc; }
 .port-column h3 { margin: 0.5rem 0; font-size: 1rem; } .where { font-size: 0.8em; color: #555; }
-.highlight pre { font-size: 12px; overflow-x: auto; margin: 0.3rem 0 0.8rem; white-space: pre; }
+.highlight pre { font-size: 12px; margin: 0.3rem 0 0.8rem; white-space: pre-wrap; overflow-wrap: anywhere; }
 """
+
+
+def _inline(text: str) -> str:
+    """Escape, and set Markdown's `code` spans as <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
 def html_page(fundamentals: list[Fundamental], ports: list[PortDir], regions: dict[str, list[Region]]) -> str:
@@ -73,7 +79,7 @@ def html_page(fundamentals: list[Fundamental], ports: list[PortDir], regions: di
         parts += [
             f'<section id="{fundamental.slug}" class="fundamental">',
             f"<h2>{html.escape(fundamental.title)}</h2>",
-            f'<p class="why">{html.escape(fundamental.why)}</p>',
+            f'<p class="why">{_inline(fundamental.why)}</p>',
             f'<p class="refs">Spec: {html.escape(fundamental.spec)} · Test: {html.escape(test)}</p>',
             f'<div class="ports" style="--ports: {len(ports)}">',
         ]
