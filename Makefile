@@ -30,10 +30,11 @@ sync: tools
 	cd concordance && ../$(UV) sync --frozen --quiet
 	for d in $(PORT_DIRS); do (cd $$d && ../$(UV) sync --frozen --quiet); done
 
-demo: sync
+demo: sync nginx
 	cd conformance && ../$(UV) run --frozen conformance matrix --database sqlite
+	cd conformance && ../$(UV) run --frozen conformance matrix --mixed --database sqlite
 
-test: lint unit matrix matrix-postgres
+test: lint unit matrix matrix-postgres matrix-mixed matrix-mixed-postgres
 
 lint: sync
 	$(RUFF) check .
@@ -62,6 +63,26 @@ matrix-postgres: sync
 		echo "notice: TEST_DATABASE_URL not set, skipping the PostgreSQL matrix"; \
 	fi
 
+# The mixed column (deploy/nginx/README.md): every port on ONE database behind Debian's nginx, the
+# suite and the cross-port tests through it, written beside the per-port columns of `matrix` in the same
+# report directory. nginx is installed only when missing (as chromium is).
+.PHONY: nginx matrix-mixed matrix-mixed-postgres
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || \
+		{ apt-get update -qq && apt-get install -y -qq nginx >/dev/null; }
+
+matrix-mixed: sync nginx
+	cd conformance && ../$(UV) run --frozen conformance matrix --mixed --database sqlite --report-dir ../reports/sqlite
+
+matrix-mixed-postgres: sync nginx
+	@if [ -n "$${TEST_DATABASE_URL:-}" ]; then \
+		cd conformance && ../$(UV) run --frozen conformance matrix --mixed --database postgres --report-dir ../reports/postgres; \
+	elif [ -n "$${CI:-}" ]; then \
+		echo "TEST_DATABASE_URL is not set: the PostgreSQL mixed column is required under CI"; exit 1; \
+	else \
+		echo "notice: TEST_DATABASE_URL not set, skipping the PostgreSQL mixed column"; \
+	fi
+
 # The concordance (concordance/README.md): every port marks every fundamental. docs-check is what make
 # test runs: completeness, the committed docs/concordance.md up to date, the page laid out in Chromium.
 docs: sync chromium
@@ -77,6 +98,26 @@ docs-check: docs
 # Debian's chromium for the headless page checks (never a browser download of a test tool's own).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+# The live page and /docs in headless Chromium against one port (conformance/browser/README.md);
+# screenshots go to docs/screenshots/. BROWSER_PORT picks the port.
+BROWSER_PORT ?= raw-wsgi
+.PHONY: browser-test
+browser-test: sync chromium
+	cd conformance && ../$(UV) run --frozen pytest browser -q --browser-port $(BROWSER_PORT)
+
+# Benchmarks (bench/README.md): every port and its ceilings side by side under wrk, pinned to one core each.
+# wrk and nginx are Debian's packages, installed when missing. BENCH_ARGS passes options (e.g. --unpinned).
+.PHONY: bench bench-quick bench-tools
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 && { command -v nginx || test -x /usr/sbin/nginx; } >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq wrk nginx >/dev/null; }
+
+bench: sync bench-tools
+	cd bench && ../$(UV) sync --frozen --quiet && ../$(UV) run --frozen bench run $(BENCH_ARGS)
+
+bench-quick: sync bench-tools
+	cd bench && ../$(UV) sync --frozen --quiet && ../$(UV) run --frozen bench run --quick $(BENCH_ARGS)
 
 clean:
 	rm -rf $(TOOLS) reports conformance/.venv concordance/.venv $(addsuffix /.venv,$(PORT_DIRS))

@@ -52,6 +52,13 @@ class User:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+def affinity() -> dict[str, str]:
+    """A fresh X-Upstream-Affinity header: behind the gateway, requests that carry the same value reach
+    the same port (deploy/nginx/gateway.conf); a port alone ignores it. For checks that compare two
+    responses of one origin server, such as HEAD against GET."""
+    return {"X-Upstream-Affinity": uuid.uuid4().hex}
+
+
 def unique_email(prefix: str = "user") -> str:
     """An address no other test (or earlier run against the same database) uses."""
     return f"{prefix}-{uuid.uuid4().hex}@example.com"

@@ -1,4 +1,4 @@
-"""The `conformance` command: `run` the layers against one server, or the `matrix` over every port."""
+"""The `conformance` command: `run` against one server, the `matrix` over every port, `slowloris`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import os
 import sys
 from pathlib import Path
 
-from conformance import report
+from conformance import report, slowloris
 from conformance.layers import LAYERS, run_layer
-from conformance.matrix import run_column
+from conformance.matrix import Column, run_column
+from conformance.mixed import run_mixed
 from conformance.paths import DEFAULT_REPORT_DIR, DEFAULT_SECRET_KEY
 from conformance.ports import discover
 from conformance.settings import (
@@ -59,6 +60,24 @@ def _parser() -> argparse.ArgumentParser:
     matrix.add_argument("--ports", type=lambda value: value.split(","), help="comma-separated port names")
     matrix.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     matrix.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR)
+    matrix.add_argument(
+        "--mixed",
+        action="store_true",
+        help="instead of a column per port: every port on one database behind the nginx gateway (the "
+        "'mixed' column), the suite and the cross-port tests through it",
+    )
+    matrix.add_argument(
+        "--redis-url",
+        default="",
+        help="start the servers with this REDIS_URL (live events woken through Redis); default: none, "
+        "so streams poll the events table",
+    )
+    slow = commands.add_parser(
+        "slowloris", help="hold slow request heads open against a local server and time ordinary requests"
+    )
+    slow.add_argument("--base-url", required=True, help="a loopback URL, e.g. http://127.0.0.1:8000")
+    slow.add_argument("--connections", type=int, default=100, help="slow connections (at most 500)")
+    slow.add_argument("--seconds", type=float, default=10.0, help="how long to hold them (at most 60)")
     return parser
 
 
@@ -93,25 +112,50 @@ def _matrix(args: argparse.Namespace) -> int:
         print("conformance: no impl-*/port.toml found", file=sys.stderr)
         return 2
     columns = []
-    for port in ports:
+    if args.mixed:
+        print(f"== mixed: {', '.join(port.name for port in ports)} behind the gateway on {args.database}")
+        column = run_mixed(ports, args.database, postgres_url, args.report_dir, args.redis_url)
+        _print_timing(column)
+        # Beside the per-port columns of an earlier `conformance matrix` into the same directory, if any.
+        columns = [*report.previous_columns(args.database, args.report_dir), column]
+    for port in [] if args.mixed else ports:
         for start in port.starts:
             print(f"== {port.name} ({start.name}) on {args.database}", flush=True)
-            column = run_column(port, start, args.database, postgres_url, args.report_dir)
-            timing = ", ".join(f"{layer} {seconds:.0f} s" for layer, seconds in column.seconds.items())
-            print(f"   {timing}" if timing else "   " + "; ".join(column.notes)[:2000], flush=True)
+            column = run_column(port, start, args.database, postgres_url, args.report_dir, args.redis_url)
+            _print_timing(column)
             columns.append(column)
     report.write(columns, args.database, args.report_dir)
     print()
     print(report.console(columns))
     print(f"\nreports: {args.report_dir / 'matrix.md'}, {args.report_dir / 'matrix.json'}")
-    ok = all(not tally.failed for column in columns for tally in column.cells.values())
+    # The exit status judges this run's columns only (not earlier ones shown beside the mixed one).
+    ran = [column for column in columns if column.mixed] if args.mixed else columns
+    ok = all(not tally.failed for column in ran for tally in column.cells.values())
     return 0 if ok else 1
+
+
+def _print_timing(column: Column) -> None:
+    timing = ", ".join(f"{layer} {seconds:.0f} s" for layer, seconds in column.seconds.items())
+    print(f"   {timing}" if timing else "   " + "; ".join(column.notes)[:2000], flush=True)
+
+
+def _slowloris(args: argparse.Namespace) -> int:
+    try:
+        result = slowloris.probe(args.base_url.rstrip("/"), args.connections, args.seconds)
+    except ValueError as exc:
+        print(f"conformance: {exc}", file=sys.stderr)
+        return 2
+    print(result.summary())
+    if result.errors:
+        print("ordinary request errors: " + ", ".join(sorted(set(result.errors))))
+    return 0 if result.failed == 0 and result.ok > 0 else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
-    return _run(args) if args.command == "run" else _matrix(args)
+    commands = {"run": _run, "matrix": _matrix, "slowloris": _slowloris}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

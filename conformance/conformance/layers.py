@@ -22,8 +22,16 @@ from conformance.settings import ServerSettings
 
 LAYERS = ("contract", "behaviour", "transport")
 
+# The cross-port tests of the gateway column (`conformance matrix --mixed`): they need every port's URL.
+MIXED_TESTS = CONFORMANCE_DIR / "tests" / "mixed"
+
 # Upper bounds per layer, so that a hung server fails its column instead of hanging the matrix.
-TIMEOUTS = {"contract": 900, "behaviour": 900, "transport": 300}
+TIMEOUTS = {"contract": 900, "behaviour": 900, "transport": 300, "mixed": 600}
+
+
+def mixed_modules() -> list[str]:
+    """Names of the cross-port modules, one row each in the mixed column."""
+    return sorted(path.stem for path in MIXED_TESTS.glob("test_*.py"))
 
 
 @dataclass
@@ -42,7 +50,9 @@ class LayerResult:
         return self.returncode == 0 and all(row.failed == 0 for row in self.rows.values())
 
 
-def _command(layer: str, base_url: str, junit: Path, settings: ServerSettings) -> list[str]:
+def _command(
+    layer: str, base_url: str, junit: Path, settings: ServerSettings, port_urls: dict[str, str]
+) -> list[str]:
     if layer == "contract":
         schemathesis = str(Path(sys.executable).with_name("schemathesis"))
         return [
@@ -50,10 +60,12 @@ def _command(layer: str, base_url: str, junit: Path, settings: ServerSettings) -
             "--url", base_url, "--workers", "1",
             "--report", "junit", "--report-junit-path", str(junit),
         ]  # fmt: skip
-    tests = BEHAVIOUR_TESTS if layer == "behaviour" else TRANSPORT_TESTS
+    tests = {"behaviour": BEHAVIOUR_TESTS, "transport": TRANSPORT_TESTS, "mixed": MIXED_TESTS}[layer]
+    urls = ",".join(f"{name}={url}" for name, url in port_urls.items())
+    extra = [f"--port-urls={urls}"] if layer == "mixed" else []
     return [
         sys.executable, "-m", "pytest", str(tests), "--rootdir", str(CONFORMANCE_DIR), "-q", "-rf",
-        "--base-url", base_url, *settings.pytest_args(), "--junitxml", str(junit),
+        "--base-url", base_url, *settings.pytest_args(), *extra, "--junitxml", str(junit),
     ]  # fmt: skip
 
 
@@ -62,13 +74,24 @@ def _rows(layer: str, junit: Path) -> dict[str, Tally]:
         found = tally(junit, by_module=True)
         # Every module gets a row, even one whose tests never ran (a collection error, a crash).
         return {module: found.get(module, Tally()) for module in behaviour_modules()}
+    if layer == "mixed":
+        found = tally(junit, by_module=True)
+        return {module: found.get(module, Tally()) for module in mixed_modules()}
     return {layer: tally(junit, by_module=False).get("all", Tally())}
 
 
 def run_layer(
-    layer: str, base_url: str, report_dir: Path, settings: ServerSettings, log: Path | None = None
+    layer: str,
+    base_url: str,
+    report_dir: Path,
+    settings: ServerSettings,
+    log: Path | None = None,
+    port_urls: dict[str, str] | None = None,
 ) -> LayerResult:
-    """Run `layer`; its JUnit XML goes to report_dir/<layer>.xml, its output to `log` (or the console)."""
+    """Run `layer`; its JUnit XML goes to report_dir/<layer>.xml, its output to `log` (or the console).
+
+    `port_urls` (name to base URL of each port behind the gateway) is for the `mixed` layer alone.
+    """  # fmt: skip
     report_dir.mkdir(parents=True, exist_ok=True)
     junit = report_dir / f"{layer}.xml"
     junit.unlink(missing_ok=True)
@@ -79,7 +102,7 @@ def run_layer(
         output = sink if log else None
         try:
             completed = subprocess.run(
-                _command(layer, base_url, junit, settings),
+                _command(layer, base_url, junit, settings, port_urls or {}),
                 cwd=CONFORMANCE_DIR,
                 env=env,
                 stdout=output,

@@ -12,7 +12,7 @@ from pathlib import Path
 from conformance import server
 from conformance.database import DatabaseError, postgres_database, sqlite_database
 from conformance.junit import Tally
-from conformance.layers import LAYERS, run_layer
+from conformance.layers import LAYERS, mixed_modules, run_layer
 from conformance.paths import SPEC_DIR, WEB_DIR, behaviour_modules
 from conformance.ports import Port, Start
 from conformance.settings import ServerSettings
@@ -25,9 +25,9 @@ EVENTS_HEARTBEAT_SECONDS = 2
 EVENTS_STREAM_SECONDS = 8
 
 
-def row_names() -> list[str]:
-    """The matrix rows, top to bottom."""
-    return ["contract", *behaviour_modules(), "transport", "shutdown"]
+def row_names(mixed: bool = False) -> list[str]:
+    """The matrix rows, top to bottom; the mixed column adds its cross-port modules before shutdown."""
+    return ["contract", *behaviour_modules(), "transport", *(mixed_modules() if mixed else []), "shutdown"]
 
 
 @dataclass
@@ -38,11 +38,12 @@ class Column:
     cells: dict[str, Tally] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    mixed: bool = False  # the gateway column, with the cross-port rows
 
     def fail_all(self, reason: str) -> None:
         """Mark every row not yet filled as failed for `reason`."""
         self.notes.append(reason)
-        for row in row_names():
+        for row in row_names(self.mixed):
             self.cells.setdefault(row, Tally(failed=1, failures=[reason], broken=True))
 
 
@@ -63,7 +64,8 @@ def fresh_database(kind: str, postgres_url: str | None) -> Iterator[str]:
             yield url
 
 
-def _setup(port: Port, log: Path) -> str | None:
+def setup(port: Port, log: Path) -> str | None:
+    """Run the port's setup commands; None when they all succeeded, else why not."""
     with open(log, "wb") as sink:
         for step in port.setup:
             status = subprocess.run(
@@ -75,26 +77,35 @@ def _setup(port: Port, log: Path) -> str | None:
     return None
 
 
-def run_column(port: Port, start: Start, kind: str, postgres_url: str | None, report_dir: Path) -> Column:
+def run_column(
+    port: Port, start: Start, kind: str, postgres_url: str | None, report_dir: Path, redis_url: str = ""
+) -> Column:
     """Set up, serve on a fresh database, run every layer, stop; a port's fault fails cells, never raises."""
     column = Column(column_name(port, start))
     out = report_dir / column.name.replace(":", "-")
     out.mkdir(parents=True, exist_ok=True)
-    reason = _setup(port, out / "setup.log")
+    reason = setup(port, out / "setup.log")
     if reason:
         column.fail_all(reason)
         return column
     try:
         with fresh_database(kind, postgres_url) as database_url:
-            _serve_and_test(port, start, database_url, out, column)
+            _serve_and_test(port, start, database_url, out, column, redis_url)
     except DatabaseError as exc:
         column.fail_all(str(exc))
     return column
 
 
-def _serve_and_test(port: Port, start: Start, database_url: str, out: Path, column: Column) -> None:
-    settings = ServerSettings(secrets.token_urlsafe(32), EVENTS_HEARTBEAT_SECONDS, EVENTS_STREAM_SECONDS)
-    env = {
+def new_settings(redis_url: str = "") -> ServerSettings:
+    """A random SECRET_KEY, the matrix's short live-event timings, and Redis when given."""
+    return ServerSettings(
+        secrets.token_urlsafe(32), EVENTS_HEARTBEAT_SECONDS, EVENTS_STREAM_SECONDS, redis_url
+    )
+
+
+def server_env(port: Port, database_url: str, settings: ServerSettings) -> dict[str, str]:
+    """The environment every port is started with by the matrix, plus the port's own [env]."""
+    return {
         "DATABASE_URL": database_url,
         "SECRET_KEY": settings.secret_key,
         "SPEC_DIR": str(SPEC_DIR),
@@ -103,8 +114,17 @@ def _serve_and_test(port: Port, start: Start, database_url: str, out: Path, colu
         "EVENTS_POLL_SECONDS": str(EVENTS_POLL_SECONDS),
         "EVENTS_HEARTBEAT_SECONDS": str(settings.events_heartbeat_seconds),
         "EVENTS_STREAM_SECONDS": str(settings.events_stream_seconds),
+        # Without it a port polls the events table; with it Redis wakes its streams (spec: Live events).
+        **({"REDIS_URL": settings.redis_url} if settings.redis_url else {}),
         **port.env,
     }
+
+
+def _serve_and_test(
+    port: Port, start: Start, database_url: str, out: Path, column: Column, redis_url: str
+) -> None:
+    settings = new_settings(redis_url)
+    env = server_env(port, database_url, settings)
     running = server.start(start.command, port.directory, env, out / "server.log")
     try:
         not_ready = running.wait_ready(port.ready)

@@ -20,10 +20,15 @@ def cell_text(tally: Tally | None) -> str:
     return f"pass {tally.passed}"
 
 
+def rows_of(columns: list[Column]) -> list[str]:
+    """The matrix rows; the cross-port rows only when the mixed column is there."""
+    return row_names(mixed=any(column.mixed for column in columns))
+
+
 def table(columns: list[Column]) -> list[list[str]]:
     """Header row plus one row per matrix row."""
     rows = [["", *(column.name for column in columns)]]
-    for name in row_names():
+    for name in rows_of(columns):
         rows.append([name, *(cell_text(column.cells.get(name)) for column in columns)])
     return rows
 
@@ -47,7 +52,7 @@ def markdown(columns: list[Column], database: str) -> str:
     for column in columns:
         timing = ", ".join(f"{layer} {seconds:.0f} s" for layer, seconds in column.seconds.items())
         lines += ["", f"## {column.name}", "", f"Time: {timing or 'n/a'}."]
-        for row in row_names():
+        for row in row_names(column.mixed):
             tally = column.cells.get(row)
             if tally and tally.failures:
                 lines.append(f"- **{row}**: " + "; ".join(tally.failures[:20]))
@@ -59,10 +64,11 @@ def as_json(columns: list[Column], database: str) -> dict[str, object]:
     """Everything in the table, machine-readable."""
     return {
         "database": database,
-        "rows": row_names(),
+        "rows": rows_of(columns),
         "columns": [
             {
                 "name": column.name,
+                "mixed": column.mixed,
                 "ok": all(not tally.failed for tally in column.cells.values()),
                 "seconds": {layer: round(seconds, 1) for layer, seconds in column.seconds.items()},
                 "notes": column.notes,
@@ -79,6 +85,29 @@ def as_json(columns: list[Column], database: str) -> dict[str, object]:
             for column in columns
         ],
     }
+
+
+def previous_columns(database: str, report_dir: Path) -> list[Column]:
+    """The per-port columns of an earlier run on `database` in `report_dir`, to show the mixed one beside."""
+    try:
+        data = json.loads((report_dir / "matrix.json").read_text())
+    except (OSError, ValueError):
+        return []
+    if data.get("database") != database:
+        return []
+    columns = []
+    for entry in data.get("columns", []):
+        if entry.get("mixed") or entry.get("name") == "mixed":
+            continue  # this run brings the new one
+        cells = {
+            row: Tally(cell["passed"], cell["failed"], failures=cell["failures"], broken=cell["broken"])
+            for row, cell in entry.get("cells", {}).items()
+        }
+        column = Column(
+            entry["name"], cells=cells, seconds=entry.get("seconds", {}), notes=entry.get("notes", [])
+        )
+        columns.append(column)
+    return columns
 
 
 def write(columns: list[Column], database: str, report_dir: Path) -> None:

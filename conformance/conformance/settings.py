@@ -13,11 +13,13 @@ DEFAULT_EVENTS_STREAM_SECONDS = 300
 
 @dataclass(frozen=True)
 class ServerSettings:
-    """The server's SECRET_KEY (to check and forge cursors) and its live-event timings."""
+    """The server's SECRET_KEY (to check and forge cursors), its live-event timings and Redis."""
 
     secret_key: str = DEFAULT_SECRET_KEY
     events_heartbeat_seconds: int = DEFAULT_EVENTS_HEARTBEAT_SECONDS
     events_stream_seconds: int = DEFAULT_EVENTS_STREAM_SECONDS
+    # The matrix only: REDIS_URL for the servers it starts ("" = no Redis, the embedded default).
+    redis_url: str = ""
 
     def pytest_args(self) -> list[str]:
         """The same settings as the options of tests/conftest.py."""

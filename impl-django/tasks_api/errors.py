@@ -47,7 +47,9 @@ def problem_response(
     if errors is not None:
         body["errors"] = errors
     response = HttpResponse(
-        json.dumps(body, ensure_ascii=False).encode("utf-8"), status=status, content_type=PROBLEM_CONTENT_TYPE
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+        status=status,
+        content_type=PROBLEM_CONTENT_TYPE,
     )
     for name, value in (headers or {}).items():
         response[name] = value

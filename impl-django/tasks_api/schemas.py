@@ -286,7 +286,8 @@ def list_params(request: HttpRequest, *, filters: bool) -> tuple[ListParams, lis
 
 
 def to_json(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False).encode("utf-8")
+    # Compact UTF-8 (spec/README.md, "Media types"): the same state is the same bytes in every port.
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:

@@ -70,7 +70,9 @@ def problem_response(
     body: dict[str, Any] = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
     if errors is not None:
         body["errors"] = errors
-    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    # Compact UTF-8 like every JSON body here (spec/README.md, "Media types").
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    response = Response(text, status=status, mimetype="application/problem+json")
     response.headers.update(headers or {})
     return response
 

@@ -55,6 +55,12 @@ class StrictJSONProvider(DefaultJSONProvider):
     ensure_ascii = False  # UTF-8 on the wire, as RFC 8259 says
     compact = True
 
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        """Flask's JSON response without its trailing newline: the same bytes as every other port."""
+        response = super().response(*args, **kwargs)
+        response.set_data(response.get_data().rstrip(b"\n"))
+        return response
+
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         """Parse strictly: invalid UTF-8, NaN/Infinity and lone surrogates all raise ValueError."""
         # Decoding ourselves: json.loads(bytes) would also guess UTF-16 and UTF-32.

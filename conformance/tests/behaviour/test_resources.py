@@ -1,8 +1,11 @@
 """Shapes, defaults, PUT/PATCH semantics and cascades of projects and tasks (spec: Resources)."""
 
+import json
+from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 from conformance.api import MAX_ID, TIMESTAMP, User, assert_json, assert_problem, create_task
 
 PROJECT_KEYS = {"id", "name", "description", "created_at", "updated_at", "version"}
@@ -122,3 +125,21 @@ def test_ids_are_never_reused(client: httpx.Client, user: User) -> None:
     client.delete(f"/projects/{first}", headers=user.auth)
     second = client.post("/projects", json={"name": "b"}, headers=user.auth).json()["id"]
     assert second > first
+
+
+def _schema_members(spec_dir: Path, name: str) -> list[str]:
+    components = yaml.safe_load((spec_dir / "openapi.yaml").read_text(encoding="utf-8"))["components"]
+    return list(components["schemas"][name]["properties"])
+
+
+def test_json_is_compact_utf8_in_schema_order(client: httpx.Client, user: User, spec_dir: Path) -> None:
+    # The same state is the same bytes on every port (spec: Media types): what a strong ETag promises.
+    project = client.post("/projects", json={"name": 'Café ☕ "q"'}, headers=user.auth)
+    task = create_task(client, user, project.json()["id"], title="naïve")
+    for response, schema in (
+        (client.get(f"/projects/{project.json()['id']}", headers=user.auth), "Project"),
+        (client.get(f"/tasks/{task['id']}", headers=user.auth), "Task"),
+    ):
+        body = response.json()
+        assert response.content == json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        assert list(body) == _schema_members(spec_dir, schema)

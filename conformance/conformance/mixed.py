@@ -1,0 +1,108 @@
+"""The mixed column: every port on ONE database behind the nginx gateway, and the whole suite through it."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from conformance import server
+from conformance.database import DatabaseError
+from conformance.gateway import Gateway
+from conformance.junit import Tally
+from conformance.layers import LAYERS, run_layer
+from conformance.matrix import Column, fresh_database, new_settings, server_env, setup
+from conformance.ports import Port
+
+MIXED = "mixed"
+
+
+def run_mixed(
+    ports: list[Port], kind: str, postgres_url: str | None, report_dir: Path, redis_url: str = ""
+) -> Column:
+    """Set up every port, serve them all on one fresh database behind the gateway, run every layer, stop."""
+    column = Column(MIXED, mixed=True)
+    out = report_dir / MIXED
+    out.mkdir(parents=True, exist_ok=True)
+    for port in ports:
+        reason = setup(port, out / f"{port.name}-setup.log")
+        if reason:
+            column.fail_all(f"{port.name}: {reason}")
+            return column
+    try:
+        with fresh_database(kind, postgres_url) as database_url:
+            _serve_and_test(ports, database_url, out, column, redis_url)
+    except DatabaseError as exc:
+        column.fail_all(str(exc))
+    return column
+
+
+def _serve_and_test(ports: list[Port], database_url: str, out: Path, column: Column, redis_url: str) -> None:
+    # One SECRET_KEY for all: a cursor signed by one port verifies on another; one Redis (or none).
+    settings = new_settings(redis_url)
+    running: dict[str, server.Server] = {}
+    gateway: Gateway | None = None
+    try:
+        # One at a time: each applies spec/schema.sql before it serves, and four concurrent
+        # CREATE TABLE IF NOT EXISTS on one PostgreSQL database can still collide.
+        for port in ports:
+            env = server_env(port, database_url, settings)
+            log = out / f"{port.name}.log"
+            running[port.name] = server.start(port.starts[0].command, port.directory, env, log)
+            not_ready = running[port.name].wait_ready(port.ready)
+            if not_ready:
+                tail = server.log_tail(running[port.name].log)
+                column.fail_all(f"{port.name}: {not_ready}; server log tail:\n{tail}")
+                return
+        upstreams = [running[port.name].base_url.removeprefix("http://") for port in ports]
+        try:
+            gateway = Gateway(upstreams, out)
+        except (FileNotFoundError, OSError) as exc:
+            column.fail_all(f"gateway: {exc}")
+            return
+        not_ready = gateway.running.wait_ready("/readyz")
+        if not not_ready:
+            not_ready = _wait_all_upstreams(gateway.running, ports[0].ready, rounds=len(ports))
+        if not_ready:
+            tail = server.log_tail(gateway.running.log)
+            column.fail_all(f"gateway: {not_ready}; nginx error log tail:\n{tail}")
+            return
+        port_urls = {name: instance.base_url for name, instance in running.items()}
+        for layer in (*LAYERS, "mixed"):
+            result = run_layer(
+                layer, gateway.base_url, out, settings, log=out / f"{layer}.log", port_urls=port_urls
+            )
+            column.cells.update(result.rows)
+            column.seconds[layer] = result.seconds
+            if result.note:
+                column.notes.append(f"{layer}: {result.note}")
+        column.cells["shutdown"] = _stop_all(gateway, running, column)
+    finally:
+        # Whatever happened, leave no nginx, server or worker behind.
+        if gateway is not None:
+            gateway.close()
+        for instance in running.values():
+            with contextlib.suppress(ChildProcessError):
+                instance.kill()
+
+
+def _wait_all_upstreams(gateway: server.Server, path: str, rounds: int) -> str | None:
+    """One readiness answer through the gateway per port: round robin has then asked every upstream."""
+    for _ in range(rounds):
+        problem = gateway.wait_ready(path, timeout=10.0)
+        if problem:
+            return problem
+    return None
+
+
+def _stop_all(gateway: Gateway, running: dict[str, server.Server], column: Column) -> Tally:
+    """SIGTERM the gateway, then every port; each must exit 0 within the deadline."""
+    tally = Tally()
+    for name, instance in [("gateway", gateway.running), *running.items()]:
+        problem = instance.stop()
+        if problem is None:
+            tally.passed += 1
+        else:
+            tally.failed += 1
+            tally.failures.append(f"{name}: {problem}")
+            column.notes.append(f"shutdown {name}: {problem}")
+    return tally
