@@ -14,8 +14,16 @@ export UV_PYTHON_DOWNLOADS := never
 .PHONY: help tools sync demo test lint unit matrix matrix-postgres docs docs-check chromium clean
 
 help:
-	@echo "make demo   install everything, run the conformance matrix on SQLite for every port"
-	@echo "make test   lint, unit tests of every port, the matrix on SQLite (and PostgreSQL when TEST_DATABASE_URL is set)"
+	@echo "make demo   install everything, run the conformance matrix on SQLite for every port and the mixed column"
+	@echo "make test   lint, unit tests, the concordance, the matrix and the mixed column on SQLite (and on"
+	@echo "            PostgreSQL when TEST_DATABASE_URL is set), the browser test, the quick benchmark"
+	@echo "make docs   the concordance (docs/concordance.md and .html);  make bench   the full benchmark"
+	@echo "make container-check   build every port's image with podman and run the suite against each"
+
+# Redis for live events: the SQLite per-port matrix runs without it (the embedded default, streams poll),
+# the PostgreSQL one with TEST_REDIS_URL when set; the mixed columns the other way round, so that each
+# database is tested with and without Redis. CI sets both URLs.
+REDIS_ARG := $(if $(TEST_REDIS_URL),--redis-url $(TEST_REDIS_URL),)
 
 # Pinned tools in a local virtualenv, so nothing is installed into the system Python.
 $(UV): tools.txt
@@ -34,7 +42,7 @@ demo: sync nginx
 	cd conformance && ../$(UV) run --frozen conformance matrix --database sqlite
 	cd conformance && ../$(UV) run --frozen conformance matrix --mixed --database sqlite
 
-test: lint unit matrix matrix-postgres matrix-mixed matrix-mixed-postgres
+test: lint unit docs-check matrix matrix-postgres matrix-mixed matrix-mixed-postgres browser-test bench-quick
 
 lint: sync
 	$(RUFF) check .
@@ -56,7 +64,7 @@ matrix: sync
 
 matrix-postgres: sync
 	@if [ -n "$${TEST_DATABASE_URL:-}" ]; then \
-		cd conformance && ../$(UV) run --frozen conformance matrix --database postgres --report-dir ../reports/postgres; \
+		cd conformance && ../$(UV) run --frozen conformance matrix --database postgres $(REDIS_ARG) --report-dir ../reports/postgres; \
 	elif [ -n "$${CI:-}" ]; then \
 		echo "TEST_DATABASE_URL is not set: the PostgreSQL matrix is required under CI"; exit 1; \
 	else \
@@ -72,7 +80,7 @@ nginx:
 		{ apt-get update -qq && apt-get install -y -qq nginx >/dev/null; }
 
 matrix-mixed: sync nginx
-	cd conformance && ../$(UV) run --frozen conformance matrix --mixed --database sqlite --report-dir ../reports/sqlite
+	cd conformance && ../$(UV) run --frozen conformance matrix --mixed --database sqlite $(REDIS_ARG) --report-dir ../reports/sqlite
 
 matrix-mixed-postgres: sync nginx
 	@if [ -n "$${TEST_DATABASE_URL:-}" ]; then \
@@ -120,4 +128,4 @@ bench-quick: sync bench-tools
 	cd bench && ../$(UV) sync --frozen --quiet && ../$(UV) run --frozen bench run --quick $(BENCH_ARGS)
 
 clean:
-	rm -rf $(TOOLS) reports conformance/.venv concordance/.venv $(addsuffix /.venv,$(PORT_DIRS))
+	rm -rf $(TOOLS) reports conformance/.venv concordance/.venv bench/.venv $(addsuffix /.venv,$(PORT_DIRS))
