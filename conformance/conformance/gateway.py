@@ -60,6 +60,8 @@ class Gateway:
         # Run as root, nginx's workers switch to `nobody`: they must reach the temp paths below.
         self.prefix.chmod(0o755)
         port = server.free_port()
+        # Absolute: nginx runs in its prefix directory, where a relative report path means nothing.
+        log_dir = log_dir.resolve()
         error_log = log_dir / "gateway-error.log"
         main = write_config(self.prefix, upstreams, port, error_log)
         argv = [binary, "-p", str(self.prefix), "-c", str(main), "-e", str(error_log)]
