@@ -44,10 +44,20 @@ demo: sync nginx
 
 test: lint unit docs-check matrix matrix-postgres matrix-mixed matrix-mixed-postgres browser-test bench-quick
 
-lint: sync
+# docker-compose.yml against the Compose Specification's JSON schema (deploy/compose/README.md).
+.PHONY: compose-validate container-check
+compose-validate: sync
+	conformance/.venv/bin/python deploy/compose/validate.py
+
+# Every port's Dockerfile built with podman and the suite run against each image (deploy/podman/).
+container-check: sync
+	deploy/podman/container-check.sh
+
+lint: sync compose-validate
 	$(RUFF) check .
 	$(RUFF) format --check --diff conformance concordance $(PORT_DIRS) || { echo "run: $(RUFF) format ."; exit 1; }
 	$(TOOLS)/bin/openapi-spec-validator spec/openapi.yaml
+	conformance/.venv/bin/python deploy/compose/validate.py
 	@if command -v npx >/dev/null 2>&1; then \
 		cd spec && REDOCLY_TELEMETRY=off NO_UPDATE_NOTIFIER=1 npx --yes $(REDOCLY) lint openapi.yaml; \
 	elif [ -n "$${CI:-}" ]; then \
@@ -126,6 +136,12 @@ bench: sync bench-tools
 
 bench-quick: sync bench-tools
 	cd bench && ../$(UV) sync --frozen --quiet && ../$(UV) run --frozen bench run --quick $(BENCH_ARGS)
+
+# Every port's image, built unchanged from its Dockerfile with rootful podman (no Docker engine here),
+# run against the host's PostgreSQL and checked with the suite (deploy/podman/README.md).
+.PHONY: container-check
+container-check: sync
+	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}" deploy/podman/container-check.sh
 
 clean:
 	rm -rf $(TOOLS) reports conformance/.venv concordance/.venv bench/.venv $(addsuffix /.venv,$(PORT_DIRS))

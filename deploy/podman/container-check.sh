@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# make container-check: build every port's image from its Dockerfile with podman (no Docker engine
+# needed) and run the conformance suite (all three layers) against each image, on a fresh PostgreSQL
+# database. Needs root, a PostgreSQL on 127.0.0.1:5432 (PGUSER/PGPASSWORD as psql reads them) and
+# Debian's apt. Without network access to Docker Hub, python:3.11-slim is stood in for by a
+# debootstrapped Debian bookworm (same Python 3.11) imported under that name, built once.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+PORTS=${PORTS:-flask django fastapi raw-wsgi}
+SECRET_KEY=container-check-secret-key
+PG_HOST=${PG_HOST:-127.0.0.1}
+PG_PORT=${PG_PORT:-5432}
+PG_USER=${PG_USER:-postgres}
+PG_PASSWORD=${PGPASSWORD:-}
+MIRROR=${DEBIAN_MIRROR:-$(grep -rhoE '^(URIs:|deb) *http[^ ]*debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | grep -oE 'http[^ ]*' | head -1)}
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+BASE=docker.io/library/python:3.11-slim
+REPORTS=$ROOT/reports/container-check
+RUN=(podman run --runtime runc --network host)
+
+now() { date +%s; }
+T0=$(now)
+if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -v debootstrap >/dev/null; then
+    t=$(now); apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap >/dev/null
+    echo "apt install: $(( $(now) - t )) s"
+fi
+if ! grep -qs default_ulimits /etc/containers/containers.conf; then
+    # Inside an unprivileged sandbox podman cannot raise rlimits or set up the pids cgroup.
+    mkdir -p /etc/containers
+    printf '[containers]\ndefault_ulimits = []\npids_limit = 0\n' >>/etc/containers/containers.conf
+fi
+if ! podman image exists "$BASE"; then
+    t=$(now); rootfs=$(mktemp -d)
+    debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates bookworm "$rootfs" "$MIRROR" >/dev/null
+    rm -f "$rootfs/usr/lib/python3.11/EXTERNALLY-MANAGED"
+    ln -sf python3 "$rootfs/usr/bin/python"
+    tar -C "$rootfs" -c . | podman import - "$BASE" >/dev/null
+    rm -rf "$rootfs"
+    echo "stand-in $BASE (debootstrap + import): $(( $(now) - t )) s"
+fi
+
+free_port() {  # a free TCP port in 19100-19199
+    python3 - <<'PY'
+import socket
+for port in range(19100, 19200):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        print(port)
+        break
+PY
+}
+psql_admin() { PGPASSWORD=$PG_PASSWORD psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -v ON_ERROR_STOP=1 -qc "$1" >/dev/null; }
+
+declare -A BUILD SUITE STOP
+failed=0
+mkdir -p "$REPORTS"
+for port in $PORTS; do
+    image=tasks-api-$port name=container-check-$port db=container_check_${port//-/_}
+    t=$(now)
+    if podman build --runtime runc --network host --volume /etc/ssl/certs:/etc/ssl/certs:ro \
+        -f "impl-$port/Dockerfile" -t "$image" . >"$REPORTS/$port-build.log" 2>&1; then
+        BUILD[$port]="$(( $(now) - t )) s"
+    else
+        BUILD[$port]="FAIL ($REPORTS/$port-build.log)"; SUITE[$port]=-; STOP[$port]=-; failed=1; continue
+    fi
+    psql_admin "DROP DATABASE IF EXISTS $db"
+    psql_admin "CREATE DATABASE $db"
+    http=$(free_port)
+    podman rm -f "$name" >/dev/null 2>&1 || true
+    "${RUN[@]}" -d --name "$name" -e PORT="$http" -e SECRET_KEY="$SECRET_KEY" \
+        -e DATABASE_URL="postgresql://$PG_USER${PG_PASSWORD:+:$PG_PASSWORD}@$PG_HOST:$PG_PORT/$db" \
+        -e CORS_ALLOW_ORIGINS=https://allowed.example -e EVENTS_HEARTBEAT_SECONDS=2 \
+        -e EVENTS_STREAM_SECONDS=8 -e EVENTS_POLL_SECONDS=1 -e ALLOWED_HOSTS='*' "$image" >/dev/null
+    ready=0
+    for _ in $(seq 60); do
+        if curl -fsS -o /dev/null "http://127.0.0.1:$http/readyz"; then ready=1; break; fi
+        sleep 1
+    done
+    t=$(now)
+    if [ $ready = 1 ] && (cd conformance && ../.tools/bin/uv run --frozen conformance run \
+        --base-url "http://127.0.0.1:$http" --secret-key "$SECRET_KEY" --events-heartbeat-seconds 2 \
+        --events-stream-seconds 8 --report-dir "$REPORTS/$port") >"$REPORTS/$port-suite.log" 2>&1; then
+        SUITE[$port]="pass in $(( $(now) - t )) s"
+    else
+        SUITE[$port]="FAIL ($([ $ready = 1 ] && echo "$REPORTS/$port-suite.log" || echo 'never ready'))"; failed=1
+    fi
+    podman stop -t 15 "$name" >/dev/null || true
+    code=$(podman inspect -f '{{.State.ExitCode}}' "$name")
+    STOP[$port]="exit $code"; [ "$code" = 0 ] || failed=1
+    podman logs "$name" >"$REPORTS/$port-container.log" 2>&1 || true
+    podman rm "$name" >/dev/null
+    psql_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+done
+
+printf '\n%-10s %-12s %-40s %s\n' port build suite stop
+for port in $PORTS; do
+    printf '%-10s %-12s %-40s %s\n' "$port" "${BUILD[$port]}" "${SUITE[$port]}" "${STOP[$port]}"
+done
+echo "total: $(( $(now) - T0 )) s; logs in $REPORTS"
+exit $failed
