@@ -45,19 +45,14 @@ demo: sync nginx
 test: lint unit docs-check matrix matrix-postgres matrix-mixed matrix-mixed-postgres browser-test bench-quick
 
 # docker-compose.yml against the Compose Specification's JSON schema (deploy/compose/README.md).
-.PHONY: compose-validate container-check
+.PHONY: compose-validate
 compose-validate: sync
 	conformance/.venv/bin/python deploy/compose/validate.py
-
-# Every port's Dockerfile built with podman and the suite run against each image (deploy/podman/).
-container-check: sync
-	deploy/podman/container-check.sh
 
 lint: sync compose-validate
 	$(RUFF) check .
 	$(RUFF) format --check --diff conformance concordance $(PORT_DIRS) || { echo "run: $(RUFF) format ."; exit 1; }
 	$(TOOLS)/bin/openapi-spec-validator spec/openapi.yaml
-	conformance/.venv/bin/python deploy/compose/validate.py
 	@if command -v npx >/dev/null 2>&1; then \
 		cd spec && REDOCLY_TELEMETRY=off NO_UPDATE_NOTIFIER=1 npx --yes $(REDOCLY) lint openapi.yaml; \
 	elif [ -n "$${CI:-}" ]; then \

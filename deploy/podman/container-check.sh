@@ -1,22 +1,22 @@
 #!/usr/bin/env bash
 # make container-check: build every port's image from its Dockerfile with podman (no Docker engine
 # needed) and run the conformance suite (all three layers) against each image, on a fresh PostgreSQL
-# database. Needs root, a PostgreSQL on 127.0.0.1:5432 (PGUSER/PGPASSWORD as psql reads them) and
-# Debian's apt. Without network access to Docker Hub, python:3.11-slim is stood in for by a
-# debootstrapped Debian bookworm (same Python 3.11) imported under that name, built once.
+# database. Needs root, Debian's apt and a PostgreSQL reachable from the host network:
+# TEST_DATABASE_URL is an admin URL (CREATE/DROP DATABASE), by default
+# postgresql://postgres@127.0.0.1:5432/postgres. Without network access to Docker Hub,
+# python:3.11-slim is stood in for by a debootstrapped Debian bookworm (same Python 3.11) imported
+# under that name, built once.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-PORTS=${PORTS:-flask django fastapi raw-wsgi}
+PORTS=${CONTAINER_PORTS:-flask django fastapi raw-wsgi}
 SECRET_KEY=container-check-secret-key
-PG_HOST=${PG_HOST:-127.0.0.1}
-PG_PORT=${PG_PORT:-5432}
-PG_USER=${PG_USER:-postgres}
-PG_PASSWORD=${PGPASSWORD:-}
-MIRROR=${DEBIAN_MIRROR:-$(grep -rhoE '^(URIs:|deb) *http[^ ]*debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | grep -oE 'http[^ ]*' | head -1)}
+ADMIN_URL=${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
+ADMIN_URL=${ADMIN_URL%%\?*}
+MIRROR=${DEBIAN_MIRROR:-$(grep -rhoE '^(URIs:|deb) *http[^ ]*debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | grep -oE 'http[^ ]*' | head -1 || true)}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 BASE=docker.io/library/python:3.11-slim
-REPORTS=$ROOT/reports/container-check
+REPORTS=$ROOT/reports/containers
 RUN=(podman run --runtime runc --network host)
 
 now() { date +%s; }
@@ -35,7 +35,9 @@ if ! podman image exists "$BASE"; then
     debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates bookworm "$rootfs" "$MIRROR" >/dev/null
     rm -f "$rootfs/usr/lib/python3.11/EXTERNALLY-MANAGED"
     ln -sf python3 "$rootfs/usr/bin/python"
-    tar -C "$rootfs" -c . | podman import - "$BASE" >/dev/null
+    # SSL_CERT_FILE: uv (and pip) in a build trust the host's CA bundle, mounted at build time.
+    tar -C "$rootfs" -c . | podman import --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' \
+        - "$BASE" >/dev/null
     rm -rf "$rootfs"
     echo "stand-in $BASE (debootstrap + import): $(( $(now) - t )) s"
 fi
@@ -53,33 +55,42 @@ for port in range(19100, 19200):
         break
 PY
 }
-psql_admin() { PGPASSWORD=$PG_PASSWORD psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -v ON_ERROR_STOP=1 -qc "$1" >/dev/null; }
+psql_admin() { psql "$ADMIN_URL" -v ON_ERROR_STOP=1 -qc "$1" >/dev/null; }
 
-declare -A BUILD SUITE STOP
+declare -A BUILD HEALTH SUITE STOP
 failed=0
 mkdir -p "$REPORTS"
 for port in $PORTS; do
     image=tasks-api-$port name=container-check-$port db=container_check_${port//-/_}
     t=$(now)
-    if podman build --runtime runc --network host --volume /etc/ssl/certs:/etc/ssl/certs:ro \
+    # --format docker keeps the Dockerfile's HEALTHCHECK (the OCI format has none).
+    if podman build --format docker --runtime runc --network host --volume /etc/ssl/certs:/etc/ssl/certs:ro \
         -f "impl-$port/Dockerfile" -t "$image" . >"$REPORTS/$port-build.log" 2>&1; then
         BUILD[$port]="$(( $(now) - t )) s"
     else
-        BUILD[$port]="FAIL ($REPORTS/$port-build.log)"; SUITE[$port]=-; STOP[$port]=-; failed=1; continue
+        BUILD[$port]="FAIL ($REPORTS/$port-build.log)"; HEALTH[$port]=-; SUITE[$port]=-; STOP[$port]=-; failed=1; continue
     fi
     psql_admin "DROP DATABASE IF EXISTS $db"
     psql_admin "CREATE DATABASE $db"
     http=$(free_port)
     podman rm -f "$name" >/dev/null 2>&1 || true
     "${RUN[@]}" -d --name "$name" -e PORT="$http" -e SECRET_KEY="$SECRET_KEY" \
-        -e DATABASE_URL="postgresql://$PG_USER${PG_PASSWORD:+:$PG_PASSWORD}@$PG_HOST:$PG_PORT/$db" \
+        -e DATABASE_URL="${ADMIN_URL%/*}/$db" \
         -e CORS_ALLOW_ORIGINS=https://allowed.example -e EVENTS_HEARTBEAT_SECONDS=2 \
-        -e EVENTS_STREAM_SECONDS=8 -e EVENTS_POLL_SECONDS=1 -e ALLOWED_HOSTS='*' "$image" >/dev/null
+        -e EVENTS_STREAM_SECONDS=8 -e EVENTS_POLL_SECONDS=1 "$image" >/dev/null 2>"$REPORTS/$port-run.log"
+    # (Without systemd podman cannot schedule the HEALTHCHECK's timer and says so in that log; the
+    # check below runs the image's HEALTHCHECK command itself once the port is ready.)
     ready=0
     for _ in $(seq 60); do
-        if curl -fsS -o /dev/null "http://127.0.0.1:$http/readyz"; then ready=1; break; fi
+        if curl -fs -o /dev/null "http://127.0.0.1:$http/readyz"; then ready=1; break; fi
         sleep 1
     done
+    # The Dockerfile's HEALTHCHECK command, run inside the container: what compose waits on.
+    if [ $ready = 1 ] && podman healthcheck run "$name" >/dev/null 2>>"$REPORTS/$port-run.log"; then
+        HEALTH[$port]=healthy
+    else
+        HEALTH[$port]=FAIL; failed=1
+    fi
     t=$(now)
     if [ $ready = 1 ] && (cd conformance && ../.tools/bin/uv run --frozen conformance run \
         --base-url "http://127.0.0.1:$http" --secret-key "$SECRET_KEY" --events-heartbeat-seconds 2 \
@@ -88,17 +99,18 @@ for port in $PORTS; do
     else
         SUITE[$port]="FAIL ($([ $ready = 1 ] && echo "$REPORTS/$port-suite.log" || echo 'never ready'))"; failed=1
     fi
-    podman stop -t 15 "$name" >/dev/null || true
+    podman stop -t 15 "$name" >/dev/null 2>>"$REPORTS/$port-run.log" || true
     code=$(podman inspect -f '{{.State.ExitCode}}' "$name")
     STOP[$port]="exit $code"; [ "$code" = 0 ] || failed=1
     podman logs "$name" >"$REPORTS/$port-container.log" 2>&1 || true
-    podman rm "$name" >/dev/null
+    podman rm "$name" >/dev/null 2>>"$REPORTS/$port-run.log"
     psql_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)"
 done
 
-printf '\n%-10s %-12s %-40s %s\n' port build suite stop
+printf '\n%-10s %-12s %-9s %-40s %s\n' port build health suite stop
 for port in $PORTS; do
-    printf '%-10s %-12s %-40s %s\n' "$port" "${BUILD[$port]}" "${SUITE[$port]}" "${STOP[$port]}"
+    printf '%-10s %-12s %-9s %-40s %s\n' "$port" "${BUILD[$port]}" "${HEALTH[$port]}" "${SUITE[$port]}" \
+        "${STOP[$port]}"
 done
 echo "total: $(( $(now) - T0 )) s; logs in $REPORTS"
 exit $failed
