@@ -36,7 +36,7 @@ tools: $(UV)
 sync: tools
 	cd conformance && ../$(UV) sync --frozen --quiet
 	cd concordance && ../$(UV) sync --frozen --quiet
-	for d in $(PORT_DIRS); do (cd $$d && ../$(UV) sync --frozen --quiet); done
+	for d in $(PORT_DIRS); do (cd $$d && ../$(UV) sync --frozen --quiet) || exit 1; done
 
 demo: sync nginx
 	cd conformance && ../$(UV) run --frozen conformance matrix --database sqlite
@@ -62,7 +62,7 @@ lint: sync compose-validate
 	fi
 
 unit: sync
-	for d in $(PORT_DIRS); do echo "== unit tests: $$d"; (cd $$d && ../$(UV) run --frozen pytest -q); done
+	for d in $(PORT_DIRS); do echo "== unit tests: $$d"; (cd $$d && ../$(UV) run --frozen pytest -q) || exit 1; done
 
 matrix: sync
 	cd conformance && ../$(UV) run --frozen conformance matrix --database sqlite --report-dir ../reports/sqlite
