@@ -19,6 +19,7 @@ help:
 	@echo "            PostgreSQL when TEST_DATABASE_URL is set), the browser test, the quick benchmark"
 	@echo "make docs   the concordance (docs/concordance.md and .html);  make bench   the full benchmark"
 	@echo "make container-check   build every port's image with podman and run the suite against each"
+	@echo "make screenshots   refresh docs/screenshots/ (the concordance, the live page, /docs) for the READMEs"
 
 # Redis for live events: the SQLite per-port matrix runs without it (the embedded default, streams poll),
 # the PostgreSQL one with TEST_REDIS_URL when set; the mixed columns the other way round, so that each
@@ -102,7 +103,9 @@ docs: sync chromium
 	cd concordance && ../$(UV) run --frozen concordance build
 	cd concordance && ../$(UV) run --frozen concordance render
 
-docs-check: docs
+docs-check: sync chromium
+	cd concordance && ../$(UV) run --frozen concordance build
+	cd concordance && ../$(UV) run --frozen concordance render --screenshot $(SCREENSHOTS)/concordance.png
 	@if [ -n "$$(git status --porcelain -- docs/concordance.md)" ]; then \
 		git --no-pager diff --stat -- docs/concordance.md; \
 		echo "docs/concordance.md is out of date: run make docs and commit it"; exit 1; \
@@ -112,12 +115,17 @@ docs-check: docs
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
-# The live page and /docs in headless Chromium against one port (conformance/browser/README.md);
-# screenshots go to docs/screenshots/. BROWSER_PORT picks the port.
+# The live page and /docs in headless Chromium against one port (conformance/browser/README.md).
+# BROWSER_PORT picks the port. make test leaves the committed docs/screenshots/ alone (its PNGs go to
+# reports/screenshots/); `make screenshots` refreshes the ones the READMEs show.
 BROWSER_PORT ?= raw-wsgi
-.PHONY: browser-test
+SCREENSHOTS ?= $(CURDIR)/reports/screenshots
+.PHONY: browser-test screenshots
 browser-test: sync chromium
-	cd conformance && ../$(UV) run --frozen pytest browser -q --browser-port $(BROWSER_PORT)
+	cd conformance && ../$(UV) run --frozen pytest browser -q --browser-port $(BROWSER_PORT) --screenshots $(SCREENSHOTS)
+
+screenshots:
+	$(MAKE) docs browser-test SCREENSHOTS=$(CURDIR)/docs/screenshots
 
 # Benchmarks (bench/README.md): every port and its ceilings side by side under wrk, pinned to one core each.
 # wrk and nginx are Debian's packages, installed when missing. BENCH_ARGS passes options (e.g. --unpinned).
