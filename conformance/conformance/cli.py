@@ -67,6 +67,12 @@ def _parser() -> argparse.ArgumentParser:
         "'mixed' column), the suite and the cross-port tests through it",
     )
     matrix.add_argument(
+        "--starts",
+        choices=["all", "first"],
+        default="all",
+        help="every [[start]] of each port (default), or only its first (its production server)",
+    )
+    matrix.add_argument(
         "--redis-url",
         default="",
         help="start the servers with this REDIS_URL (live events woken through Redis); default: none, "
@@ -119,7 +125,7 @@ def _matrix(args: argparse.Namespace) -> int:
         # Beside the per-port columns of an earlier `conformance matrix` into the same directory, if any.
         columns = [*report.previous_columns(args.database, args.report_dir), column]
     for port in [] if args.mixed else ports:
-        for start in port.starts:
+        for start in port.starts if args.starts == "all" else port.starts[:1]:
             print(f"== {port.name} ({start.name}) on {args.database}", flush=True)
             column = run_column(port, start, args.database, postgres_url, args.report_dir, args.redis_url)
             _print_timing(column)

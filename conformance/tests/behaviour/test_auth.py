@@ -106,6 +106,8 @@ def test_missing_or_foreign_scheme_is_authentication_required(
 @pytest.mark.parametrize(
     "token",
     [_random_token(), "abc", _random_token()[:42], _random_token() + "A", "a" * 42 + "=", "a" * 42 + "."],
+    # Fixed ids for the random values: pytest-xdist needs every worker to collect the same test names.
+    ids=["random-43", "abc", "random-42", "random-44", "a42-padding", "a42-dot"],
 )
 def test_bad_token_is_invalid_token(client: httpx.Client, token: str) -> None:
     response = client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
