@@ -1,8 +1,8 @@
-"""gunicorn for the bare apps as the WSGI ports run it: 2 workers x 4 threads, gthread, keep-alive 5 s."""
+"""gunicorn for the bare apps as the WSGI ports run it: 2 workers x 8 threads, gthread, keep-alive 5 s."""
 
 workers = 2
 worker_class = "gthread"
-threads = 4
+threads = 8
 keepalive = 5
 timeout = 30
 graceful_timeout = 5

@@ -9,7 +9,7 @@ WAIT_SECONDS = 0.05
 # What a pool can do at best with a 50 ms wait: concurrent requests in flight / 50 ms.
 EXEC_MODELS = {
     ("wait:sync", "wait"): ("gunicorn sync, 2 workers, `time.sleep`", "2 / 50 ms = 40"),
-    ("wait:gthread", "wait"): ("gunicorn gthread, 2 workers x 4 threads, `time.sleep`", "8 / 50 ms = 160"),
+    ("wait:gthread", "wait"): ("gunicorn gthread, 2 workers x 8 threads, `time.sleep`", "16 / 50 ms = 320"),
     ("wait:uvicorn", "async"): (
         "uvicorn, `async def` + `await asyncio.sleep`",
         "64 connections / 50 ms = 1,280",
