@@ -103,11 +103,9 @@ matrix-mixed-postgres: sync nginx
 # test runs: completeness, the committed docs/concordance.md up to date, the page laid out in Chromium.
 docs: sync chromium
 	cd concordance && ../$(UV) run --frozen concordance build
-	cd concordance && ../$(UV) run --frozen concordance render
-
-docs-check: sync chromium
-	cd concordance && ../$(UV) run --frozen concordance build
 	cd concordance && ../$(UV) run --frozen concordance render --screenshot $(SCREENSHOTS)/concordance.png
+
+docs-check: docs
 	@if [ -n "$$(git status --porcelain -- docs/concordance.md)" ]; then \
 		git --no-pager diff --stat -- docs/concordance.md; \
 		echo "docs/concordance.md is out of date: run make docs and commit it"; exit 1; \
