@@ -71,7 +71,7 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     response_body    TEXT,                       -- the exact body bytes sent, as UTF-8 text
     location         TEXT,
     etag             TEXT,
-    created_at       TEXT NOT NULL,
+    created_at       TEXT NOT NULL,                -- also the claim's lease start (spec/README.md)
     -- The unique constraint is the lock: it holds across processes, replicas and ports.
     UNIQUE (user_id, idempotency_key)
 )
@@ -89,4 +89,13 @@ CREATE TABLE IF NOT EXISTS events (
 ;
 -- A stream reads one user's events after an id; pruning deletes one user's old events.
 CREATE INDEX IF NOT EXISTS events_user_id_id ON events (user_id, id)
+;
+-- Failed logins per email within a window (spec/README.md, "Login limit"), kept in the database so that
+-- every replica and port enforces one count. The email is stored as a hash: the table is not a list of
+-- the addresses that someone tried.
+CREATE TABLE IF NOT EXISTS login_failures (
+    email_hash   TEXT PRIMARY KEY,               -- lowercase hex SHA-256 of the lower-cased email
+    failures     INTEGER NOT NULL,               -- failed verifications in the current window
+    window_ends  TEXT NOT NULL                   -- at or after this time the count starts again
+)
 ;
