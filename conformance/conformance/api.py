@@ -33,7 +33,9 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "unsupported-media-type": (415, "Unsupported media type"),
     "validation-error": (422, "Validation failed"),
     "idempotency-key-reused": (422, "Idempotency key reused"),
+    "login-throttled": (429, "Too many login attempts"),
     "internal-error": (500, "Internal server error"),
+    "not-implemented": (501, "Not implemented"),
     "service-unavailable": (503, "Service unavailable"),
 }
 
@@ -148,6 +150,16 @@ def assert_validation(response: httpx.Response, **expected: list[str]) -> dict[s
     others = [item for item in body["errors"] if not any(kind in item for kind in expected)]
     assert not others, body
     return body
+
+
+def assert_retry_after(response: httpx.Response, most: int) -> int:
+    """Assert one Retry-After of whole seconds (RFC 9110 10.2.3) from 1 to `most`, and return it."""
+    values = response.headers.get_list("retry-after")
+    assert len(values) == 1, f"expected one Retry-After, got {values!r}: {response.headers}"
+    assert re.fullmatch(r"[0-9]+", values[0]), f"Retry-After is not whole seconds: {values[0]!r}"
+    seconds = int(values[0])
+    assert 1 <= seconds <= most, f"Retry-After {seconds} is not from 1 to {most}"
+    return seconds
 
 
 def assert_json(response: httpx.Response, status: int) -> Any:

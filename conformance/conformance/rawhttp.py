@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import re
 import select
 import socket
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import httpx
 
 # Every socket operation is bounded so that a hung server fails a test instead of hanging the suite.
 TIMEOUT = 10.0
+
+# How long a server may take to close a connection it must close: far more than loopback needs, far less
+# than any server's keep-alive or read timeout, so a connection left open is told apart from a slow close.
+CLOSE_TIMEOUT = 3.0
+
+# RFC 9110 5.6.7: the one date format a sender generates (IMF-fixdate), e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
+IMF_FIXDATE = re.compile(
+    r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
+    r"\d{2}:\d{2}:\d{2} GMT$"
+)
+
+# Header fields to send, in order; a list may name a field twice (a duplicate Host or Content-Length).
+Headers = Mapping[str, str] | Iterable[tuple[str, str]]
 
 
 @dataclass
@@ -85,8 +101,31 @@ class Reader:
         """Whether the peer closes the connection with nothing more to send (waits up to the timeout)."""
         return not self.buffer and not self._fill()
 
-    def read_response(self, head_request: bool = False) -> RawResponse:
-        """Parse one response, framing its body by Content-Length, chunked coding or connection close."""
+    def rest_until_close(self, timeout: float = CLOSE_TIMEOUT) -> bytes:
+        """Whatever the peer still sends before it closes; TimeoutError if it keeps the connection open.
+
+        After a response that must end the connection, the result must be empty: any byte would be the
+        answer to a request the server should never have read.
+        """
+        self.sock.settimeout(timeout)
+        try:
+            return self.read_to_eof()
+        except TimeoutError:
+            raise TimeoutError(
+                f"the connection is still open {timeout} s after the response; got {self.buffer[:200]!r}"
+            ) from None
+        finally:
+            self.sock.settimeout(TIMEOUT)
+
+    def read_final_response(self, head_request: bool = False) -> RawResponse:
+        """The next final (non-1xx) response, skipping interim ones such as 100 Continue."""
+        while True:
+            response = self.read_response(head_request=head_request)
+            if response.status >= 200:
+                return response
+
+    def read_head(self) -> RawResponse:
+        """Parse one response's status line and header fields, leaving its body unread (a stream's)."""
         head = self.read_until(b"\r\n\r\n").decode("latin-1")
         lines = head.split("\r\n")
         version, status = lines[0].split(" ", 2)[:2]
@@ -95,7 +134,11 @@ class Reader:
             if line:
                 name, _, value = line.partition(":")
                 headers.append((name.strip(), value.strip()))
-        response = RawResponse(version=version, status=int(status), headers=headers)
+        return RawResponse(version=version, status=int(status), headers=headers)
+
+    def read_response(self, head_request: bool = False) -> RawResponse:
+        """Parse one response, framing its body by Content-Length, chunked coding or connection close."""
+        response = self.read_head()
         if head_request or response.status in (204, 304) or 100 <= response.status < 200:
             return response
         if (response.header("transfer-encoding") or "").lower() == "chunked":
@@ -120,16 +163,19 @@ class Reader:
 def request_bytes(
     method: str,
     target: str,
-    host: str,
-    headers: dict[str, str] | None = None,
+    host: str | None,
+    headers: Headers | None = None,
     body: bytes = b"",
     version: str = "HTTP/1.1",
 ) -> bytes:
-    """Serialise a request; Content-Length is added for a body unless a framing header is given."""
-    lines = [f"{method} {target} {version}", f"Host: {host}"]
-    given = {name.lower() for name in (headers or {})}
-    for name, value in (headers or {}).items():
-        lines.append(f"{name}: {value}")
+    """Serialise a request; Content-Length is added for a body unless a framing header is given.
+
+    `host` None sends no Host field (to test its absence); `headers` may be a list to repeat a field.
+    """
+    fields = list(headers.items() if isinstance(headers, Mapping) else headers or [])
+    lines = [f"{method} {target} {version}"] + ([f"Host: {host}"] if host is not None else [])
+    given = {name.lower() for name, _ in fields}
+    lines += [f"{name}: {value}" for name, value in fields]
     if body and "content-length" not in given and "transfer-encoding" not in given:
         lines.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
@@ -172,6 +218,22 @@ def send_streaming(address: tuple[str, int], data: bytes, piece: int = 65536) ->
             if readable or not send_all(sock, data[start : start + piece]):
                 break
         return Reader(sock).read_response()
+
+
+def date_problem(response: RawResponse, now: datetime | None = None) -> str | None:
+    """Why the response's Date header breaks RFC 9110 6.6.1 (None when it is right).
+
+    Exactly one Date, an IMF-fixdate, within a minute of this machine's clock (the server runs beside
+    the suite, so the clocks are the same).
+    """
+    values = [value for name, value in response.headers if name.lower() == "date"]
+    if len(values) != 1:
+        return f"expected one Date header, got {values!r} in {response.headers!r}"
+    if not IMF_FIXDATE.match(values[0]):
+        return f"Date is not an IMF-fixdate: {values[0]!r}"
+    sent = datetime.strptime(values[0], "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=UTC)
+    drift = abs((sent - (now or datetime.now(UTC))).total_seconds())
+    return None if drift <= 60 else f"Date {values[0]!r} is {drift:.0f} s away from now"
 
 
 def as_httpx(response: RawResponse) -> httpx.Response:

@@ -9,7 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-PORTS=${CONTAINER_PORTS:-flask django fastapi raw-wsgi}
+# Every port that has a Dockerfile (impl-<name>/Dockerfile), so a new port is never skipped silently.
+DISCOVERED=$(for file in impl-*/Dockerfile; do dir=${file%/Dockerfile}; printf '%s ' "${dir#impl-}"; done)
+PORTS=${CONTAINER_PORTS:-$DISCOVERED}
 SECRET_KEY=container-check-secret-key
 ADMIN_URL=${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
 ADMIN_URL=${ADMIN_URL%%\?*}

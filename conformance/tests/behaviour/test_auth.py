@@ -14,6 +14,7 @@ from conformance.api import (
     User,
     assert_json,
     assert_problem,
+    assert_retry_after,
     assert_validation,
     create_project,
     login,
@@ -58,6 +59,8 @@ def test_login_issues_a_bearer_token(client: httpx.Client) -> None:
     email = register(client)["email"]
     response = client.post("/tokens", json={"email": email, "password": PASSWORD})
     body = assert_json(response, 201)
+    # A credential in a response is never stored by a cache (RFC 6749 5.1).
+    assert response.headers.get_list("cache-control") == ["no-store"]
     assert set(body) == {"access_token", "token_type", "expires_at"}
     assert TOKEN.match(body["access_token"])
     assert body["token_type"] == "Bearer"
@@ -83,14 +86,14 @@ def test_current_user(client: httpx.Client, user: User) -> None:
 def test_wrong_password_is_invalid_credentials(client: httpx.Client, user: User, password: str) -> None:
     response = client.post("/tokens", json={"email": user.email, "password": password})
     assert_problem(response, "invalid-credentials")
-    # Not a protected resource, so no challenge.
-    assert "www-authenticate" not in response.headers
+    # Every 401 carries a challenge (RFC 9110 15.5.2).
+    assert response.headers.get_list("www-authenticate") == [REALM]
 
 
 def test_unknown_email_is_invalid_credentials(client: httpx.Client) -> None:
     response = client.post("/tokens", json={"email": unique_email(), "password": PASSWORD})
     assert_problem(response, "invalid-credentials")
-    assert "www-authenticate" not in response.headers
+    assert response.headers.get_list("www-authenticate") == [REALM]
 
 
 @pytest.mark.parametrize("header", [None, "Basic dXNlcjpwYXNz", "Token abc", "Digest x"])
@@ -191,3 +194,71 @@ def test_registration_requires_every_member(client: httpx.Client, missing: str) 
 def test_new_user_works_end_to_end(client: httpx.Client) -> None:
     fresh = new_user(client)
     assert client.get("/projects", headers=fresh.auth).status_code == 200
+
+
+# The login limit at the spec's defaults (LOGIN_MAX_FAILURES 5, LOGIN_WINDOW_SECONDS 300).
+MAX_FAILURES = 5
+WINDOW_SECONDS = 300
+
+
+def _attempt(client: httpx.Client, email: str, password: str) -> httpx.Response:
+    return client.post("/tokens", json={"email": email, "password": password})
+
+
+def _fail(client: httpx.Client, email: str, times: int) -> None:
+    """`times` wrong passwords for `email`, each an ordinary 401."""
+    for attempt in range(times):
+        response = _attempt(client, email, PASSWORD + " wrong")
+        assert response.status_code == 401, f"failure {attempt + 1}: {response.status_code} {response.text}"
+        assert_problem(response, "invalid-credentials")
+
+
+def _assert_throttled(response: httpx.Response) -> None:
+    assert_problem(response, "login-throttled")
+    assert_retry_after(response, WINDOW_SECONDS)
+
+
+def test_login_limit_refuses_even_the_right_password(client: httpx.Client, user: User) -> None:
+    # Checked before the password: a 429 for the right password too, or it would tell a guesser it won.
+    _fail(client, user.email, MAX_FAILURES)
+    _assert_throttled(_attempt(client, user.email, PASSWORD))
+    _assert_throttled(_attempt(client, user.email, PASSWORD + " wrong"))
+    # The user's existing token is not a login: it still works.
+    assert client.get("/users/me", headers=user.auth).status_code == 200
+
+
+def test_login_limit_is_per_email(client: httpx.Client, user: User, other_user: User) -> None:
+    _fail(client, user.email, MAX_FAILURES)
+    _assert_throttled(_attempt(client, user.email, PASSWORD))
+    assert_problem(_attempt(client, other_user.email, PASSWORD + " wrong"), "invalid-credentials")
+    assert TOKEN.match(login(client, other_user.email))
+
+
+def test_login_limit_counts_the_lower_cased_email(client: httpx.Client, user: User) -> None:
+    spellings = [user.email, user.email.upper(), user.email.capitalize(), user.email.swapcase(), user.email]
+    for spelling in spellings[:MAX_FAILURES]:
+        assert_problem(_attempt(client, spelling, PASSWORD + " wrong"), "invalid-credentials")
+    _assert_throttled(_attempt(client, user.email.upper(), PASSWORD))
+
+
+def test_login_limit_applies_to_unknown_emails(client: httpx.Client) -> None:
+    # Any address is counted, registered or not: otherwise the 429 would tell which emails exist.
+    email = unique_email("nobody")
+    _fail(client, email, MAX_FAILURES)
+    _assert_throttled(_attempt(client, email, PASSWORD))
+
+
+def test_successful_login_clears_the_count(client: httpx.Client, user: User) -> None:
+    _fail(client, user.email, MAX_FAILURES - 1)
+    assert TOKEN.match(login(client, user.email))
+    # The count starts again from zero: four more failures, then a fifth, are all ordinary 401s.
+    _fail(client, user.email, MAX_FAILURES)
+    _assert_throttled(_attempt(client, user.email, PASSWORD))
+
+
+def test_validation_answers_before_the_login_limit(client: httpx.Client, user: User) -> None:
+    _fail(client, user.email, MAX_FAILURES)
+    # Order of checks: 422 comes before 429, and a 422 is no failed login.
+    response = client.post("/tokens", json={"email": user.email})
+    assert_validation(response, pointer=["/password"])
+    _assert_throttled(_attempt(client, user.email, PASSWORD))

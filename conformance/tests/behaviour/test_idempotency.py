@@ -9,6 +9,7 @@ from conformance.api import (
     User,
     assert_json,
     assert_problem,
+    assert_retry_after,
     assert_validation,
     list_all_projects,
     list_all_tasks,
@@ -16,6 +17,9 @@ from conformance.api import (
 from conformance.race import race
 
 JSON = {"Content-Type": "application/json"}
+
+# IDEMPOTENCY_LEASE_SECONDS' default: a 409 in flight says to come back by the end of the claim's lease.
+LEASE_SECONDS = 60
 
 
 def _key() -> str:
@@ -146,6 +150,7 @@ def _duplicates_round(client: httpx.Client, user: User, base_url: str, name: str
             continue
         if response.status_code == 409:
             assert_problem(response, "idempotency-in-flight")
+            assert_retry_after(response, LEASE_SECONDS)
         else:
             assert response.status_code == 201, response.text
             assert response.headers.get("idempotent-replayed") == "true"

@@ -1,5 +1,6 @@
-"""Body size limit (413) and media types (415) (spec: Conventions, Media types)."""
+"""Body size limit (413), nesting depth and media types (415) (spec: Conventions, Media types)."""
 
+import json
 from typing import Any
 
 import httpx
@@ -133,6 +134,8 @@ def test_patch_with_other_media_type_is_415(
     headers = {**user.auth} if content_type is None else {**user.auth, "Content-Type": content_type}
     response = client.patch(f"/tasks/{task['id']}", content=b'{"title": "x"}', headers=headers)
     assert_problem(response, "unsupported-media-type")
+    # RFC 5789 3.1: a 415 to a PATCH names the patch formats the path accepts.
+    assert response.headers.get_list("accept-patch") == ["application/json, application/merge-patch+json"]
     assert client.get(f"/tasks/{task['id']}", headers=user.auth).json()["version"] == 1
 
 
@@ -150,3 +153,48 @@ def test_bodies_of_bodiless_operations_are_ignored(
     )
     response = client.request("DELETE", f"/tasks/{task['id']}", **junk)
     assert response.status_code == 204
+
+
+# JSON nesting: at most 32 arrays or objects deep (spec: Media types). The top-level value is level 1.
+def _nested_in_name(levels: int) -> bytes:
+    """A project body whose `name` holds arrays down to `levels` levels, counting the body object."""
+    return b'{"name": ' + b"[" * (levels - 1) + b"]" * (levels - 1) + b"}"
+
+
+def _nested_objects(levels: int) -> bytes:
+    """`levels` objects, each the only member "a" of the one around it."""
+    return b'{"a": ' * (levels - 1) + b"{}" + b"}" * (levels - 1)
+
+
+def _post(client: httpx.Client, user: User, body: bytes) -> httpx.Response:
+    return client.post("/projects", content=body, headers={**user.auth, "Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [_nested_in_name(33), b"[" * 33 + b"]" * 33, _nested_objects(33), _nested_in_name(1000)],
+    ids=["33-arrays-in-name", "33-arrays", "33-objects", "1000-arrays-in-name"],
+)
+def test_json_nested_deeper_than_32_is_malformed(client: httpx.Client, user: User, body: bytes) -> None:
+    assert_problem(_post(client, user, body), "malformed-json")
+    assert list_all_projects(client, user) == []
+
+
+def test_json_nested_32_deep_is_validated(client: httpx.Client, user: User) -> None:
+    # 32 levels are within the limit, so the body is JSON and its rules apply: `name` must be a string;
+    # an array body is not an object; an unknown member is unknown however deep its value.
+    assert_validation(_post(client, user, _nested_in_name(32)), pointer=["/name"])
+    assert_validation(_post(client, user, b"[" * 32 + b"]" * 32), pointer=[""])
+    assert_validation(_post(client, user, _nested_objects(32)), pointer=["/a", "/name"])
+
+
+def test_a_mebibyte_of_open_brackets_is_malformed(client: httpx.Client, user: User) -> None:
+    # Exactly at the size limit, so the body is read: it must cost the parser neither its stack nor a 500.
+    assert_problem(_post(client, user, b"[" * MIB), "malformed-json")
+    assert_problem(_post(client, user, b'{"a":' * (MIB // 5)), "malformed-json")
+
+
+def test_brackets_inside_strings_are_not_nesting(client: httpx.Client, user: User) -> None:
+    body = json.dumps({"name": "[" * 100, "description": '{"a": ' * 300 + "\\" + '"' + "[" * 100}).encode()
+    created = assert_json(_post(client, user, body), 201)
+    assert created["name"] == "[" * 100

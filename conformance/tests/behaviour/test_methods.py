@@ -40,6 +40,12 @@ def test_options_is_204_with_allow_without_auth(client: httpx.Client, template: 
     assert response.status_code == 204, response.text
     assert response.headers["allow"] == ALLOW[template]
     assert response.content == b""
+    # RFC 5789 3.1: a path that serves PATCH names the patch formats it accepts; others say nothing.
+    expected = [ACCEPT_PATCH] if "PATCH" in ALLOW[template] else []
+    assert response.headers.get_list("accept-patch") == expected
+
+
+ACCEPT_PATCH = "application/json, application/merge-patch+json"
 
 
 def _comparable(response: httpx.Response) -> dict[str, str]:

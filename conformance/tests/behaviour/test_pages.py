@@ -57,6 +57,12 @@ def test_page_is_the_repository_file(client: httpx.Client, web_dir: Path, path: 
     assert response.headers["content-type"] == HTML
     assert response.headers.get("x-request-id")
     assert response.content == (web_dir / name).read_bytes()
+    _assert_no_validators(response)
+
+
+def _assert_no_validators(response: httpx.Response) -> None:
+    # Pages carry no validators: a port that sent one would have to honour If-None-Match too (spec).
+    assert "etag" not in response.headers and "last-modified" not in response.headers, response.headers
 
 
 @pytest.mark.parametrize("name", STATIC)
@@ -66,6 +72,7 @@ def test_static_file_is_the_repository_file(client: httpx.Client, web_dir: Path,
     assert response.headers["content-type"] == MEDIA_TYPES[Path(name).suffix]
     assert response.headers.get("x-request-id")
     assert response.content == (web_dir / "static" / name).read_bytes()
+    _assert_no_validators(response)
 
 
 def test_pages_need_no_authentication(client: httpx.Client) -> None:

@@ -105,6 +105,14 @@ def test_limit_bounds_are_accepted(client: httpx.Client, user: User, limit: int)
     assert len(body["items"]) == min(limit, 2)
 
 
+def test_limit_with_leading_zeros_is_that_number(client: httpx.Client, user: User) -> None:
+    # "limit=05" is the decimal integer 5 (spec: Validation); the Link writes it back without the zero.
+    _projects(client, user, 6)
+    body, response = _page(client, user, "/projects?limit=05")
+    assert len(body["items"]) == 5
+    assert response.headers["link"] == f'</projects?limit=5&cursor={body["next_cursor"]}>; rel="next"'
+
+
 def test_inserts_and_deletes_between_pages(client: httpx.Client, user: User) -> None:
     ids = _projects(client, user, 4)
     first, _ = _page(client, user, "/projects?limit=2")

@@ -1,10 +1,20 @@
 """Strict bodies and query parameters: 422 with one located errors[] item per problem (spec: Validation)."""
 
+import json
+import string
 from typing import Any
 
 import httpx
 import pytest
-from conformance.api import User, assert_json, assert_problem, assert_validation
+from conformance.api import (
+    PASSWORD,
+    User,
+    assert_json,
+    assert_problem,
+    assert_validation,
+    list_all_projects,
+    unique_email,
+)
 
 JSON = {"Content-Type": "application/json"}
 FULL_TASK = {"title": "t", "notes": "", "done": False, "priority": "normal", "due_on": None}
@@ -297,3 +307,160 @@ def test_malformed_json_is_400(client: httpx.Client, user: User, body: bytes) ->
 def test_json_with_charset_parameter_is_accepted(client: httpx.Client, user: User) -> None:
     headers = {**user.auth, "Content-Type": "application/json; charset=utf-8"}
     assert client.post("/projects", content=b'{"name": "p"}', headers=headers).status_code == 201
+
+
+# Member names that are framework or language words (a port that binds body members to function
+# parameters, attributes or a prototype trips on them), very long and non-ASCII names, and names that
+# need JSON Pointer escaping. Each is an unknown member like any other: 422 pointing at it, never 500.
+HOSTILE_NAMES = [
+    "user",
+    "db",
+    "data",
+    "request",
+    "self",
+    "session",
+    "__proto__",
+    "constructor",
+    "prototype",
+    "__class__",
+    "__dict__",
+    "toString",
+    "response",
+    "background_tasks",
+    "settings",
+    "g",
+    "",
+    "x" * 10_000,
+    "\u540d\u524d",
+    "pr\u00e9nom",
+    "\U0001f600",
+    "\u0627\u0633\u0645",
+    "nul\u0000",
+    "~",
+    "/",
+    "a~b",
+    "a/b",
+    "~0",
+    "~1",
+    "/title",
+]
+# Values of every JSON type, so that a member bound to a parameter meets each kind of value.
+HOSTILE_VALUES: list[Any] = [1, None, {"id": 1}, "x", [1], True]
+
+
+def _pointer(name: str) -> str:
+    """RFC 6901: the pointer to a top-level member ("~" is written "~0", then "/" is written "~1")."""
+    return "/" + name.replace("~", "~0").replace("/", "~1")
+
+
+def _body_operations(
+    client: httpx.Client, user: User, project: dict[str, Any], task: dict[str, Any]
+) -> dict[str, tuple[str, str, dict[str, Any], dict[str, str]]]:
+    """Every operation that takes a body: (method, path, a valid body, headers)."""
+    full_task = {**FULL_TASK, "project_id": project["id"]}
+    return {
+        "createUser": ("POST", "/users", {"email": unique_email(), "password": PASSWORD, "name": "N"}, {}),
+        "createToken": ("POST", "/tokens", {"email": user.email, "password": PASSWORD}, {}),
+        "createProject": ("POST", "/projects", {"name": "p"}, user.auth),
+        "updateProject": ("PATCH", f"/projects/{project['id']}", {}, user.auth),
+        "createTask": ("POST", f"/projects/{project['id']}/tasks", {"title": "t"}, user.auth),
+        "replaceTask": ("PUT", f"/tasks/{task['id']}", full_task, user.auth),
+        "updateTask": ("PATCH", f"/tasks/{task['id']}", {}, user.auth),
+    }
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        "createUser",
+        "createToken",
+        "createProject",
+        "updateProject",
+        "createTask",
+        "replaceTask",
+        "updateTask",
+    ],
+)
+def test_hostile_member_names_are_unknown_members(
+    client: httpx.Client, user: User, project: dict[str, Any], task: dict[str, Any], operation: str
+) -> None:
+    method, path, valid, headers = _body_operations(client, user, project, task)[operation]
+    for index, name in enumerate(HOSTILE_NAMES):
+        body = {**valid, name: HOSTILE_VALUES[index % len(HOSTILE_VALUES)]}
+        # Raw UTF-8 on the wire, as most clients send it (no \\u escapes).
+        content = json.dumps(body, ensure_ascii=False).encode()
+        response = client.request(method, path, content=content, headers={**headers, **JSON})
+        assert response.status_code == 422, f"{name[:40]!r}: {response.status_code} {response.text[:300]}"
+        assert_validation(response, pointer=[_pointer(name)])
+    # Nothing was created or changed by any of them.
+    assert list_all_projects(client, user) == [project]
+    assert client.get(f"/tasks/{task['id']}", headers=user.auth).json()["version"] == 1
+    assert client.get(f"/projects/{project['id']}", headers=user.auth).json()["version"] == 1
+    if operation == "createUser":
+        login = {"email": valid["email"], "password": PASSWORD}
+        assert_problem(client.post("/tokens", json=login), "invalid-credentials")
+
+
+def _unknown_members(count: int) -> dict[str, int]:
+    return {f"unknown{number:02d}": number for number in range(count)}
+
+
+def test_twenty_problems_are_all_listed(client: httpx.Client, user: User) -> None:
+    members = _unknown_members(20)
+    response = client.post("/projects", json={"name": "p", **members}, headers=user.auth)
+    body = assert_validation(response, pointer=[_pointer(name) for name in members])
+    assert len(body["errors"]) == 20, body
+
+
+def test_errors_are_capped_at_twenty(client: httpx.Client, user: User) -> None:
+    members = _unknown_members(30)
+    response = client.post("/projects", json={"name": "p", **members}, headers=user.auth)
+    body = assert_problem(response, "validation-error")
+    pointers = [item.get("pointer") for item in body["errors"]]
+    assert len(pointers) == 20, body
+    # The first 20 found, in whatever order the port found them: 20 different members of the 30.
+    assert len(set(pointers)) == 20 and set(pointers) <= {_pointer(name) for name in members}, body
+
+
+def _many_members(valid: dict[str, Any], count: int) -> bytes:
+    """A compact JSON object: `valid` plus `count` unknown members of three characters ("000": 0, ...)."""
+    digits = string.digits + string.ascii_letters
+    names = (digits[n // 3844] + digits[n // 62 % 62] + digits[n % 62] for n in range(count))
+    members = "".join(f',"{name}":0' for name in names)
+    return json.dumps(valid, separators=(",", ":")).encode()[:-1] + members.encode() + b"}"
+
+
+@pytest.mark.parametrize("operation", ["createToken", "createProject"])
+def test_a_body_of_100000_unknown_members_gets_a_small_422(
+    client: httpx.Client, user: User, project: dict[str, Any], task: dict[str, Any], operation: str
+) -> None:
+    # The amplification attack of issue 14: without the cap the 422 lists every member, 7 times the
+    # request; POST /tokens needs no login.
+    method, path, valid, headers = _body_operations(client, user, project, task)[operation]
+    content = _many_members(valid, 100_000)
+    assert len(content) < 1024 * 1024, len(content)
+    response = client.request(method, path, content=content, headers={**headers, **JSON}, timeout=60.0)
+    body = assert_problem(response, "validation-error")
+    assert len(body["errors"]) == 20, len(body["errors"])
+    assert len(response.content) < len(content), (len(response.content), len(content))
+
+
+def _item_member_order(response: httpx.Response) -> list[list[str]]:
+    """The member names of each `errors` item in the order the bytes list them."""
+    body = json.loads(response.content, object_pairs_hook=lambda pairs: pairs)
+    errors = next(value for name, value in body if name == "errors")
+    return [[name for name, _ in item] for item in errors]
+
+
+def test_error_items_list_the_locator_then_the_detail(client: httpx.Client, user: User) -> None:
+    # Compact JSON lists members in the schema's order (spec: Media types, Validation): locator first.
+    # A missing member, a wrong type, an unknown member, a query parameter and a header, one each.
+    responses = [
+        _post_raw(client, user, "/projects", b'{"description": 5, "extra": 1}'),
+        client.get("/projects?limit=0", headers=user.auth),
+        client.post("/projects", json={"name": "p"}, headers={**user.auth, "Idempotency-Key": "bad key"}),
+    ]
+    orders = [order for response in responses for order in _item_member_order(response)]
+    assert sorted(map(tuple, orders)) == sorted(
+        [("pointer", "detail")] * 3 + [("parameter", "detail"), ("header", "detail")]
+    ), orders

@@ -1,6 +1,10 @@
-"""Connection management on a bare socket: keep-alive, Connection: close, HTTP/1.0."""
+"""Connection management on a bare socket: keep-alive, Connection: close, HTTP/1.0, half-close."""
 
 import json
+import socket
+
+import httpx
+from conformance.api import User, list_all_projects
 
 from conformance import rawhttp
 
@@ -44,3 +48,22 @@ def test_http_1_0_request_is_answered(address: tuple[str, int], host: str) -> No
         assert json.loads(response.body) == {"status": "ok"}
         # HTTP/1.0 without keep-alive: the connection ends after the response.
         assert reader.closed_by_peer()
+
+
+def test_half_close_after_a_complete_request_gets_the_whole_response(
+    address: tuple[str, int], host: str, client: httpx.Client, user: User
+) -> None:
+    # A client may shut its sending half once the request is sent (RFC 9112 9.6): the request is
+    # complete, so it is answered in full, and then the server closes too.
+    body = b'{"name": "half-closed"}'
+    headers = {**user.auth, "Content-Type": "application/json"}
+    with rawhttp.connect(address) as sock:
+        rawhttp.send_all(sock, rawhttp.request_bytes("POST", "/projects", host, headers, body))
+        sock.shutdown(socket.SHUT_WR)
+        reader = rawhttp.Reader(sock)
+        response = reader.read_final_response()
+        assert response.status == 201, response
+        created = json.loads(response.body)
+        assert created["name"] == "half-closed"
+        assert reader.rest_until_close() == b""
+    assert [project["id"] for project in list_all_projects(client, user)] == [created["id"]]
