@@ -1,17 +1,67 @@
 """gunicorn settings for the raw-WSGI port: every setting that matters is written out, with the reason."""
 
 import os
+from collections.abc import Iterable
+from email.utils import formatdate
+from typing import Any
 
 from gunicorn.arbiter import Arbiter
+from gunicorn.workers.gthread import ThreadWorker
+
 
 # concordance: server-config
+class Worker(ThreadWorker):
+    """gunicorn's gthread worker with two overrides for RFC 9112 framing (spec/README.md, "HTTP/1.1 framing").
+
+    - gunicorn's own error answers (400 for a malformed head, 501, 414, 431) carry no Date, which RFC
+      9110 6.6.1 requires of every response from a server with a clock: handle_error() adds it.
+    - An application cannot ask for the connection to close (PEP 3333 forbids it hop-by-hop headers),
+      yet after an error answered before the body was read (413, or 401/415 on `Expect: 100-continue`)
+      the bytes that follow are no request to serve: the application marks the environ
+      (`tasks_api.close_connection`, see tasks_api/framing.py) and the worker closes the connection.
+    """
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        application = self.wsgi
+
+        def closing(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            body = application(environ, start_response)
+            if environ.get("tasks_api.close_connection"):
+                # The gthread worker passes its Response's bound start_response: force_close() makes the
+                # response say `Connection: close` and the worker close (gracefully: the answer arrives).
+                start_response.__self__.force_close()
+            return body
+
+        self.wsgi = closing
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: Exception) -> None:
+        super().handle_error(req, _Dated(client), addr, exc)
+
+
+class _Dated:
+    """A client socket whose first write, gunicorn's own error response, gets a Date header."""
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+    def sendall(self, data: bytes) -> None:
+        date = f"Date: {formatdate(usegmt=True)}\r\n".encode("latin-1")
+        status_line, separator, rest = data.partition(b"\r\n")
+        self._sock.sendall(status_line + separator + date + rest if separator else data)
+
+
 # Processes: one per core is the usual start; the matrix sets WEB_CONCURRENCY.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Threads inside each process: requests mostly wait on the database, and threads share one engine pool.
 # A live-events stream (GET /events) holds its thread for its whole life (up to EVENTS_STREAM_SECONDS),
 # and gthread queues a request when every thread is taken: 8 threads = up to 4 streams per worker with
 # 4 threads left for ordinary requests. Waiting threads cost little (no database connection is held).
-worker_class = "gthread"
+# A database that hangs holds a thread at most DATABASE_TIMEOUT_SECONDS (+1 s, the watchdog).
+worker_class = Worker
 threads = 8
 # Kill and replace a worker that has not answered its master for 30 s. gthread's main loop answers it,
 # not the request threads, so a 300 s stream does not trip this.
@@ -43,7 +93,7 @@ def on_starting(server: Arbiter) -> None:
     from tasks_api.db import Database, apply_schema
 
     settings = Settings.from_env()
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, settings.database_timeout_seconds)
     try:
         apply_schema(database, settings.spec_dir)
     finally:

@@ -7,10 +7,12 @@ import logging
 from collections.abc import Iterable
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-from tasks_api import pages, views
+from sqlalchemy.exc import SQLAlchemyError
+
+from tasks_api import framing, pages, views
 from tasks_api.config import Settings
-from tasks_api.db import Database
-from tasks_api.errors import HTTPError
+from tasks_api.db import Database, unavailable_reason
+from tasks_api.errors import HTTPError, unavailable
 from tasks_api.http import DATABASE_KEY, REQUEST_ID_KEY, SETTINGS_KEY, WAKEUPS_KEY, Request, Response
 from tasks_api.middleware import access_log, cors, request_id
 from tasks_api.routing import Router
@@ -70,6 +72,7 @@ class TasksApp:
         environ[WAKEUPS_KEY] = self.wakeups
         request = Request(environ)
         response = self.respond(request)
+        framing.must_close(environ, response.status)
         if request.method == "HEAD":
             # The GET response minus its body: same status and headers, Content-Length included. A
             # stream is dropped before its first step, so HEAD /events answers at once and runs nothing.
@@ -84,13 +87,32 @@ class TasksApp:
     # concordance: problem-details
     def respond(self, request: Request) -> Response:
         try:
+            framing.check_request(request.environ)
             return self.router.dispatch(request)
         except HTTPError as error:
             return Response.problem(error)
+        except SQLAlchemyError as error:
+            if (reason := unavailable_reason(error)) is not None:
+                return self.unavailable(request, reason)
+            return self.bug(request)
         except Exception:
-            # A bug: the traceback goes to the error log under the request id, never to the client.
-            log.exception("unhandled error, request_id=%s", request.environ.get(REQUEST_ID_KEY))
-            return Response.problem(HTTPError("internal-error", "The server failed; this is a bug."))
+            return self.bug(request)
+
+    def bug(self, request: Request) -> Response:
+        # A bug: the traceback goes to the error log under the request id, never to the client.
+        log.exception("unhandled error, request_id=%s", request.environ.get(REQUEST_ID_KEY))
+        return Response.problem(HTTPError("internal-error", "The server failed; this is a bug."))
+
+    # end concordance
+
+    # concordance: bad-weather
+    def unavailable(self, request: Request, reason: str) -> Response:
+        """Bad weather, not a bug: 503 with Retry-After, one log line naming the error, no traceback.
+
+        The transaction has rolled back (the `with` block of db.py ended with the exception).
+        """
+        log.warning("database unavailable: %s, request_id=%s", reason, request.environ.get(REQUEST_ID_KEY))
+        return Response.problem(unavailable("The database is unavailable; nothing changed. Retry shortly."))
 
     # end concordance
 
@@ -100,7 +122,7 @@ def create_app(
 ) -> WSGIApplication:
     """The application with its middleware, outermost first: request id, access log, CORS."""
     settings = settings or Settings.from_env()
-    database = database or Database(settings.database_url)
+    database = database or Database(settings.database_url, settings.database_timeout_seconds)
     core = TasksApp(build_router(), settings, database, wakeups or Wakeups(settings.redis_url))
     return request_id(access_log(cors(core, settings.cors_allow_origins)))
 

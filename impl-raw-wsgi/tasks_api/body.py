@@ -10,13 +10,16 @@ from contextlib import contextmanager
 from typing import IO, NamedTuple
 
 from tasks_api.errors import HTTPError
-from tasks_api.http import Request
+from tasks_api.http import BODY_READ_KEY, Request
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_DEPTH = 32  # arrays and objects inside each other
 READ_SIZE = 64 * 1024
 BODY_IDLE_TIMEOUT_SECONDS = 10
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
+# RFC 5789 3.1: the patch formats a PATCH takes, on OPTIONS and on a 415 to a PATCH.
+ACCEPT_PATCH = f"{JSON}, {MERGE_PATCH}"
 _DIGITS = re.compile(r"[0-9]+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -31,35 +34,59 @@ class JsonBody(NamedTuple):
 # concordance: body-limits
 def read_json(request: Request, media_types: tuple[str, ...] = (JSON,)) -> JsonBody:
     """Read and parse the body in the order of spec/README.md: 413, then 415, then 400 malformed-json."""
-    raw = read_body(request)
+    length = declared_length(request)  # 413 for a declared length over the limit, before reading
     media_type = (request.header("Content-Type") or "").split(";")[0].strip().lower()
-    if media_type not in media_types:
-        raise HTTPError("unsupported-media-type", f"Send the body as {' or '.join(media_types)}.")
+    if media_type not in media_types and not _chunked(request):
+        # Refused before the body is read (with a declared length, 413 is already ruled out): a client
+        # that sent `Expect: 100-continue` gets its 415 at once instead of sending the body first.
+        raise _unsupported(media_types)
+    raw = read_body(request, length)
+    if media_type not in media_types:  # chunked: read first, a body over the limit is 413 before 415
+        raise _unsupported(media_types)
     return JsonBody(raw, parse_json(raw))
 
 
-def read_body(request: Request) -> bytes:
-    """The whole body, exactly as declared: never a prefix of it (a short body is not a request)."""
+def declared_length(request: Request) -> int | None:
+    """The Content-Length, None without one; 413 when it is over the limit, before reading a byte."""
     declared = request.environ.get("CONTENT_LENGTH", "")
-    if declared:
-        if not _DIGITS.fullmatch(declared):
-            raise HTTPError("bad-request", "Content-Length is not a number.")
-        length = int(declared)
-        if length > MAX_BODY_BYTES:  # refused before reading a single byte
-            raise HTTPError("payload-too-large", f"The body is over {MAX_BODY_BYTES} bytes.")
+    if not declared:
+        return None
+    if not _DIGITS.fullmatch(declared):
+        raise HTTPError("bad-request", "Content-Length is not a number.")
+    length = int(declared)
+    if length > MAX_BODY_BYTES:
+        raise HTTPError("payload-too-large", f"The body is over {MAX_BODY_BYTES} bytes.")
+    return length
+
+
+def read_body(request: Request, length: int | None) -> bytes:
+    """The whole body, exactly as declared: never a prefix of it (a short body is not a request)."""
+    if length is not None:
         body = _read(request, length)
         if len(body) < length:
             raise HTTPError("bad-request", f"The body ended after {len(body)} of {length} bytes.")
-        return body
-    # Without Content-Length, PEP 3333 allows reading only when the server promises an end of file
-    # (`wsgi.input_terminated`, set by gunicorn and mod_wsgi for chunked requests); otherwise there is
-    # no body, and reading would wait forever on a kept-alive connection.
-    if not request.environ.get("wsgi.input_terminated"):
-        return b""
-    body = _read(request, MAX_BODY_BYTES + 1)  # one byte more than allowed tells "too large" apart
-    if len(body) > MAX_BODY_BYTES:
-        raise HTTPError("payload-too-large", f"The body is over {MAX_BODY_BYTES} bytes.")
+    elif _chunked(request):
+        body = _read(request, MAX_BODY_BYTES + 1)  # one byte more than allowed tells "too large" apart
+        if len(body) > MAX_BODY_BYTES:
+            raise HTTPError("payload-too-large", f"The body is over {MAX_BODY_BYTES} bytes.")
+    else:
+        body = b""
+    request.environ[BODY_READ_KEY] = True  # the connection can carry the next request
     return body
+
+
+def _chunked(request: Request) -> bool:
+    # Without Content-Length, PEP 3333 allows reading only when the server promises an end of file
+    # (`wsgi.input_terminated`, set by gunicorn, mod_wsgi and granian for chunked requests); otherwise
+    # there is no body, and reading would wait forever on a kept-alive connection.
+    return bool(request.environ.get("wsgi.input_terminated")) and not request.environ.get("CONTENT_LENGTH")
+
+
+def _unsupported(media_types: tuple[str, ...]) -> HTTPError:
+    headers = [("Accept-Patch", ACCEPT_PATCH)] if MERGE_PATCH in media_types else []
+    return HTTPError(
+        "unsupported-media-type", f"Send the body as {' or '.join(media_types)}.", headers=headers
+    )
 
 
 # end concordance
@@ -100,15 +127,17 @@ def _idle_timeout(sock: socket.socket | None) -> Iterator[None]:
 
 
 def parse_json(raw: bytes) -> object:
-    """RFC 8259 JSON text in UTF-8, stricter than the json module: no NaN/Infinity, no lone surrogates."""
+    """RFC 8259 JSON text in UTF-8, stricter than the json module: no NaN/Infinity, no lone surrogates,
+    at most 32 levels of nesting."""
     try:
         value = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant, parse_int=_parse_int)
     except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
         raise HTTPError("malformed-json", f"The body is not JSON text in UTF-8: {exc}.") from None
-    except RecursionError:  # RFC 8259 lets a parser limit nesting; without this it would be a 500
-        raise HTTPError("malformed-json", "The body is nested too deeply.") from None
-    if _has_lone_surrogate(value):
-        raise HTTPError("malformed-json", "The body holds an unpaired surrogate escape such as \\ud800.")
+    except RecursionError:  # json's C parser stops at the recursion limit (about 1000 levels): a 400
+        raise HTTPError("malformed-json", f"The body is nested deeper than {MAX_DEPTH} levels.") from None
+    problem = _structure_problem(value)
+    if problem:
+        raise HTTPError("malformed-json", problem)
     return value
 
 
@@ -125,17 +154,22 @@ def _parse_int(digits: str) -> int:
     return int(digits)
 
 
-def _has_lone_surrogate(value: object) -> bool:
-    # json.loads joins a valid escaped pair ("\ud83d\ude00") into one code point, so any surrogate
-    # left in a string, key or value, was unpaired. A loop, not recursion: nesting can be deep.
-    pending = [value]
+def _structure_problem(value: object) -> str | None:
+    """Nesting deeper than 32 (RFC 8259 section 9 lets a parser limit it), or an unpaired surrogate.
+
+    A loop over (item, depth), not recursion. json.loads joins a valid escaped pair ("\ud83d\ude00")
+    into one code point, so any surrogate left in a string, key or value, was unpaired.
+    """
+    pending: list[tuple[object, int]] = [(value, 0)]
     while pending:
-        item = pending.pop()
-        if isinstance(item, str) and _SURROGATE.search(item):
-            return True
-        if isinstance(item, list):
-            pending.extend(item)
-        elif isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-    return False
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return "The body holds an unpaired surrogate escape such as \\ud800."
+            continue
+        if isinstance(item, list | dict):
+            if depth == MAX_DEPTH:
+                return f"The body is nested deeper than {MAX_DEPTH} levels."
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return None

@@ -29,12 +29,33 @@ class Settings:
     events_heartbeat_seconds: float = 15.0
     events_stream_seconds: float = 300.0
     events_retention_seconds: int = 604800
+    # Bad weather: the longest any request waits on the database (connect, lock, statement, pool).
+    database_timeout_seconds: float = 5.0
+    # Idempotency: a claim's lease (then a retry may take it over) and how long a record is kept.
+    idempotency_lease_seconds: int = 60
+    idempotency_retention_seconds: int = 86400
+    # The login limit (failures per email per window) and the per-process cap on argon2 work.
+    login_max_failures: int = 5
+    login_window_seconds: int = 300
+    hash_concurrency: int = 2
 
     def __post_init__(self) -> None:
-        # A zero or negative interval would make a stream spin or never wait: refuse it at start-up.
-        for name in ("events_poll_seconds", "events_heartbeat_seconds", "events_stream_seconds"):
+        # A zero or negative interval would make a stream spin or never wait, a zero budget or lease
+        # would refuse every request: refuse such a setting at start-up instead.
+        positive = (
+            "events_poll_seconds",
+            "events_heartbeat_seconds",
+            "events_stream_seconds",
+            "database_timeout_seconds",
+            "idempotency_lease_seconds",
+            "idempotency_retention_seconds",
+            "login_max_failures",
+            "login_window_seconds",
+            "hash_concurrency",
+        )
+        for name in positive:
             if not getattr(self, name) > 0:
-                raise ValueError(f"{name.upper()} must be a positive number of seconds")
+                raise ValueError(f"{name.upper()} must be positive")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -59,4 +80,16 @@ class Settings:
             events_retention_seconds=int(
                 environ.get("EVENTS_RETENTION_SECONDS") or default.events_retention_seconds
             ),
+            database_timeout_seconds=float(
+                environ.get("DATABASE_TIMEOUT_SECONDS") or default.database_timeout_seconds
+            ),
+            idempotency_lease_seconds=int(
+                environ.get("IDEMPOTENCY_LEASE_SECONDS") or default.idempotency_lease_seconds
+            ),
+            idempotency_retention_seconds=int(
+                environ.get("IDEMPOTENCY_RETENTION_SECONDS") or default.idempotency_retention_seconds
+            ),
+            login_max_failures=int(environ.get("LOGIN_MAX_FAILURES") or default.login_max_failures),
+            login_window_seconds=int(environ.get("LOGIN_WINDOW_SECONDS") or default.login_window_seconds),
+            hash_concurrency=int(environ.get("HASH_CONCURRENCY") or default.hash_concurrency),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 PROBLEM_TYPE_BASE = "https://tasks-api.example/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -24,9 +25,14 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "unsupported-media-type": (415, "Unsupported media type"),
     "validation-error": (422, "Validation failed"),
     "idempotency-key-reused": (422, "Idempotency key reused"),
+    "login-throttled": (429, "Too many login attempts"),
     "internal-error": (500, "Internal server error"),
+    "not-implemented": (501, "Not implemented"),
     "service-unavailable": (503, "Service unavailable"),
 }
+
+# A 422 lists at most this many problems: it must never be much larger than its request.
+MAX_ERRORS = 20
 
 # One item of a 422's `errors`: a `detail` and exactly one of `pointer`, `parameter` or `header`.
 ErrorItem = dict[str, str]
@@ -75,11 +81,23 @@ def require_valid(errors: list[ErrorItem]) -> None:
 
 
 def validation_error(errors: list[ErrorItem]) -> HTTPError:
+    errors = errors[:MAX_ERRORS]  # the first 20 found (header problems first, then the body's)
     count = f"{len(errors)} invalid field" + ("s" if len(errors) > 1 else "")
-    return HTTPError("validation-error", f"The request has {count}.", errors=errors)
+    more = " (the first 20 are listed)" if len(errors) == MAX_ERRORS else ""
+    return HTTPError("validation-error", f"The request has {count}{more}.", errors=errors)
 
 
 # end concordance
+
+
+def retry_after(seconds: float) -> list[tuple[str, str]]:
+    """`Retry-After` in whole seconds, at least 1 (rounded up: a client must not come back too early)."""
+    return [("Retry-After", str(max(1, math.ceil(seconds))))]
+
+
+def unavailable(detail: str) -> HTTPError:
+    """503: the database (or the hashing cap) cannot serve this request now; nothing changed."""
+    return HTTPError("service-unavailable", detail, headers=retry_after(1))
 
 
 def not_found(what: str, ident: int) -> HTTPError:

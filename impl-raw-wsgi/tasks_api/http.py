@@ -23,6 +23,8 @@ SETTINGS_KEY = "tasks_api.settings"
 DATABASE_KEY = "tasks_api.database"
 WAKEUPS_KEY = "tasks_api.wakeups"
 REQUEST_ID_KEY = "tasks_api.request_id"
+BODY_READ_KEY = "tasks_api.body_read"  # True once the whole request body has been read
+CLOSE_KEY = "tasks_api.close_connection"  # True: the server must close the connection after the response
 
 
 class Request:

@@ -1,25 +1,35 @@
-"""Idempotency-Key: claim the key in its own transaction, then replay, refuse, or create and store."""
+"""Idempotency-Key: claim the key (leased) in its own transaction; replay, refuse, or create and store."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, Connection, Row, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from tasks_api.db import Database
-from tasks_api.errors import ErrorItem, HTTPError
+from tasks_api.config import Settings
+from tasks_api.db import Database, unavailable_reason
+from tasks_api.errors import ErrorItem, HTTPError, retry_after
 from tasks_api.http import Request, Response
-from tasks_api.models import idempotency_keys, now
+from tasks_api.models import idempotency_keys, now, seconds_until
+
+log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
-RETENTION_SECONDS = 24 * 3600
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 Create = Callable[[Connection], Response]  # performs the create inside the given transaction
+
+
+class Claim(NamedTuple):
+    """The key's row this request owns, and the claim's time: the fence of the final store."""
+
+    id: int
+    claimed_at: str
 
 
 def read_key(request: Request, errors: list[ErrorItem]) -> str | None:
@@ -38,22 +48,29 @@ def fingerprint(path: str, body: bytes) -> str:
 
 # concordance: idempotency
 def create_once(
-    database: Database, user_id: int, key: str | None, request_fingerprint: str, create: Create
+    database: Database,
+    settings: Settings,
+    user_id: int,
+    key: str | None,
+    request_fingerprint: str,
+    create: Create,
 ) -> Response:
     """Run `create` at most once per (user, key), replaying its stored response to every retry."""
     if key is None:
         with database.write() as connection:
             return create(connection)
-    claim = _claim(database, user_id, key, request_fingerprint)
+    claim = _claim(database, settings, user_id, key, request_fingerprint)
     if isinstance(claim, Response):
         return claim  # a retry of a request that has completed: its response, again
     try:
         with database.write() as connection:
             response = create(connection)
-            # Stored in the create's transaction: the record and the resource exist together or not at all.
-            connection.execute(
+            # Stored in the create's transaction: the record and the resource exist together or not at
+            # all. Fenced by the claim's time: if the lease ran out and a retry took the claim over, this
+            # changes no row, and the create rolls back (the new owner makes it, exactly once).
+            stored = connection.execute(
                 update(idempotency_keys)
-                .where(idempotency_keys.c.id == claim)
+                .where(_owned(claim))
                 .values(
                     status=response.status,
                     response_body=response.body.decode("utf-8"),
@@ -61,61 +78,129 @@ def create_once(
                     etag=response.header("ETag"),
                 )
             )
+            if stored.rowcount != 1:
+                raise _in_flight(settings.idempotency_lease_seconds)
         return response
-    except BaseException:
-        # The create failed (404: the project is gone, or a crash): free the key so a retry runs again.
-        with database.write() as connection:
-            connection.execute(delete(idempotency_keys).where(idempotency_keys.c.id == claim))
+    except BaseException as failure:
+        # The create failed (404: the project is gone, a crash): free the key so that a retry runs again;
+        # fenced too, so a claim taken over is never freed. When the database itself failed, freeing
+        # would only wait on it a second time: the claim stays until its lease ends, then a retry takes
+        # it over (the answer, 503, comes within the budget).
+        if isinstance(failure, SQLAlchemyError) and unavailable_reason(failure) is not None:
+            raise
+        try:
+            with database.write() as connection:
+                connection.execute(delete(idempotency_keys).where(_owned(claim)))
+        except SQLAlchemyError as exc:
+            log.warning("could not free an idempotency claim: %s", exc.__class__.__name__)
         raise
+
+
+def _owned(claim: Claim) -> ColumnElement[bool]:
+    """The claim's row, as long as it is still this request's: unfinished and not taken over."""
+    return (
+        (idempotency_keys.c.id == claim.id)
+        & idempotency_keys.c.status.is_(None)
+        & (idempotency_keys.c.created_at == claim.claimed_at)
+    )
 
 
 # end concordance
 
 
-def _claim(database: Database, user_id: int, key: str, request_fingerprint: str) -> int | Response:
-    """Own the key (the id of its row), or the stored response to replay; 422 or 409 otherwise."""
+def _claim(
+    database: Database, settings: Settings, user_id: int, key: str, request_fingerprint: str
+) -> Claim | Response:
+    """Own the key (its row and claim time), or the stored response to replay; 422 or 409 otherwise."""
+    lease = settings.idempotency_lease_seconds
     for _attempt in range(3):  # the other owner may delete its claim between our insert and our read
-        try:
-            # Its own committed transaction: the unique (user_id, key) constraint is the lock that makes
-            # exactly one request the owner, across threads, processes, replicas and ports.
-            with database.write() as connection:
-                connection.execute(
-                    delete(idempotency_keys).where(  # a record past its 24 hours starts afresh
-                        idempotency_keys.c.user_id == user_id,
-                        idempotency_keys.c.idempotency_key == key,
-                        idempotency_keys.c.created_at < now(-RETENTION_SECONDS),
-                    )
+        stamp = now()
+        claim_id = _insert_claim(database, settings, user_id, key, request_fingerprint, stamp)
+        if claim_id is not None:
+            return Claim(claim_id, stamp)
+        with database.read() as connection:
+            record = connection.execute(
+                select(idempotency_keys).where(
+                    idempotency_keys.c.user_id == user_id, idempotency_keys.c.idempotency_key == key
                 )
-                return connection.execute(
-                    insert(idempotency_keys)
-                    .values(
-                        user_id=user_id,
-                        idempotency_key=key,
-                        fingerprint=request_fingerprint,
-                        created_at=now(),
-                    )
-                    .returning(idempotency_keys.c.id)
-                ).scalar_one()
-        except IntegrityError:
-            with database.read() as connection:
-                record = connection.execute(
-                    select(idempotency_keys).where(
-                        idempotency_keys.c.user_id == user_id, idempotency_keys.c.idempotency_key == key
-                    )
-                ).one_or_none()
-            if record is not None:
-                return _replay(record, request_fingerprint)
-    raise HTTPError("idempotency-in-flight", "A request with this Idempotency-Key is still being processed.")
+            ).one_or_none()
+        if record is None:
+            continue  # freed meanwhile: claim it again
+        if record.fingerprint != request_fingerprint:
+            raise HTTPError(
+                "idempotency-key-reused", "This Idempotency-Key was used for a different request."
+            )
+        if record.status is not None:
+            return _replay(record)
+        lease_left = seconds_until(record.created_at) + lease
+        if lease_left > 0:
+            raise _in_flight(lease_left)
+        taken = _take_over(database, record.id, record.created_at, stamp)
+        if taken is not None:
+            return taken
+        # Another retry took the stale claim over first: look again (now it is in flight).
+    raise _in_flight(lease)
 
 
-def _replay(record: Row[Any], request_fingerprint: str) -> Response:
-    """The stored response of the key's first request, unless that request differs or is not finished."""
-    if record.fingerprint != request_fingerprint:
-        raise HTTPError("idempotency-key-reused", "This Idempotency-Key was used for a different request.")
-    if record.status is None:
-        raise HTTPError(
-            "idempotency-in-flight", "A request with this Idempotency-Key is still being processed."
+def _insert_claim(
+    database: Database, settings: Settings, user_id: int, key: str, request_fingerprint: str, stamp: str
+) -> int | None:
+    """The id of a new claim row, or None when the key has a row already (the unique constraint)."""
+    try:
+        # Its own committed transaction: the unique (user_id, key) constraint is the lock that makes
+        # exactly one request the owner, across threads, processes, replicas and ports.
+        with database.write() as connection:
+            connection.execute(
+                delete(idempotency_keys).where(  # a record past the retention starts afresh
+                    idempotency_keys.c.user_id == user_id,
+                    idempotency_keys.c.idempotency_key == key,
+                    idempotency_keys.c.created_at < now(-settings.idempotency_retention_seconds),
+                )
+            )
+            return connection.execute(
+                insert(idempotency_keys)
+                .values(
+                    user_id=user_id, idempotency_key=key, fingerprint=request_fingerprint, created_at=stamp
+                )
+                .returning(idempotency_keys.c.id)
+            ).scalar_one()
+    except IntegrityError:
+        return None
+
+
+# concordance: idempotency
+def _take_over(database: Database, claim_id: int, seen: str, stamp: str) -> Claim | None:
+    """A claim past its lease was left by a request that will never finish: one statement takes it over.
+
+    Of several retries that saw the same stale claim, the one whose UPDATE changes the row owns it; the
+    old owner, should it still run, fails its fenced store and rolls back.
+    """
+    with database.write() as connection:
+        taken = connection.execute(
+            update(idempotency_keys)
+            .where(
+                idempotency_keys.c.id == claim_id,
+                idempotency_keys.c.status.is_(None),
+                idempotency_keys.c.created_at == seen,
+            )
+            .values(created_at=stamp)
         )
+    return Claim(claim_id, stamp) if taken.rowcount == 1 else None
+
+
+# end concordance
+
+
+def _in_flight(lease_left: float) -> HTTPError:
+    return HTTPError(
+        "idempotency-in-flight",
+        "A request with this Idempotency-Key is still being processed.",
+        headers=retry_after(lease_left),  # whole seconds until its lease ends, at least 1
+    )
+
+
+def _replay(record: Row[Any]) -> Response:
+    """The stored response of the key's first request, with Idempotent-Replayed: true."""
     headers = [("Idempotent-Replayed", "true")]
     headers += [
         (name, value) for name, value in (("Location", record.location), ("ETag", record.etag)) if value

@@ -82,11 +82,29 @@ events = Table(
 )
 
 
+# Failed logins per email within a window (the login limit), keyed by the SHA-256 of the email.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("email_hash", Text, primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_ends", Text, nullable=False),
+)
+
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
 def timestamp(moment: datetime) -> str:
     """The one stored and wire format: RFC 3339, UTC, whole seconds, `Z`; its text order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
 
 
 def now(offset_seconds: float = 0) -> str:
     """The current time (plus an offset) as a timestamp."""
     return timestamp(datetime.now(UTC) + timedelta(seconds=offset_seconds))
+
+
+def seconds_until(stamp: str) -> float:
+    """Seconds from now until a stored timestamp (negative when it has passed)."""
+    moment = datetime.strptime(stamp, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+    return (moment - datetime.now(UTC)).total_seconds()

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tasks_api.body import ACCEPT_PATCH
 from tasks_api.errors import HTTPError
 from tasks_api.http import Request, Response
 
@@ -75,7 +76,8 @@ class Router:
             raise HTTPError("not-found", f"No resource at {request.path}.")
         route, parameters = matched
         if request.method == "OPTIONS":  # the route table is public: no authentication
-            return Response.empty(204, [("Allow", route.allow)])
+            patch = [("Accept-Patch", ACCEPT_PATCH)] if "PATCH" in route.handlers else []
+            return Response.empty(204, [("Allow", route.allow), *patch])
         # HEAD runs the GET handler; the application drops the body and keeps every header.
         method = "GET" if request.method == "HEAD" else request.method
         handler = route.handlers.get(method)

@@ -1,10 +1,13 @@
-"""Passwords (argon2id), bearer tokens (random, stored as SHA-256) and the current-user lookup."""
+"""Passwords (argon2id, capped per process), bearer tokens (random, stored as SHA-256), the current user."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
@@ -12,12 +15,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
-from tasks_api.errors import HTTPError
+from tasks_api.errors import HTTPError, unavailable
 from tasks_api.http import Request
 from tasks_api.models import now, tokens, users
 
 TOKEN_SYNTAX = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 random bytes in base64url without padding
-_CHALLENGE = 'Bearer realm="tasks"'
+CHALLENGE = 'Bearer realm="tasks"'
 
 
 @dataclass(frozen=True)
@@ -37,15 +40,46 @@ class Caller:
 HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, salt_len=16)
 
 
-def hash_password(password: str) -> str:
-    return HASHER.hash(password)
+def hash_password(password: str, concurrency: int) -> str:
+    with hashing_slot(concurrency):
+        return HASHER.hash(password)
 
 
-def verify_password(password_hash: str, password: str) -> bool:
+def verify_password(password_hash: str, password: str, concurrency: int) -> bool:
+    with hashing_slot(concurrency):
+        try:
+            return HASHER.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):  # wrong password, or not an argon2 hash at all
+            return False
+
+
+# end concordance
+
+
+# concordance: login-limit
+HASH_WAIT_SECONDS = 1.0
+
+
+@cache
+def _hash_slots(concurrency: int) -> threading.BoundedSemaphore:
+    # One semaphore per process (created in the worker, on first use): a bound on work, not shared state.
+    return threading.BoundedSemaphore(concurrency)
+
+
+@contextmanager
+def hashing_slot(concurrency: int) -> Iterator[None]:
+    """At most HASH_CONCURRENCY argon2 computations at once in this process; 503 after a second's wait.
+
+    Each costs about 30 ms of CPU and 19 MiB: a login storm would otherwise take every core and all
+    memory from ordinary requests.
+    """
+    slots = _hash_slots(concurrency)
+    if not slots.acquire(timeout=HASH_WAIT_SECONDS):
+        raise unavailable("The server is busy verifying passwords; retry shortly.")
     try:
-        return HASHER.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):  # wrong password, or not an argon2 hash at all
-        return False
+        yield
+    finally:
+        slots.release()
 
 
 # end concordance
@@ -53,8 +87,11 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 @cache
 def dummy_hash() -> str:
-    """A hash to verify against when the email is unknown, so that the answer takes as long."""
-    return hash_password(secrets.token_urlsafe(16))
+    """A hash to verify against when the email is unknown, so that the answer takes as long.
+
+    Made once per process, outside the cap: that one hash is not a storm.
+    """
+    return HASHER.hash(secrets.token_urlsafe(16))
 
 
 # concordance: bearer-auth
@@ -75,12 +112,12 @@ def authenticate(request: Request) -> Caller:
         raise HTTPError(
             "authentication-required",
             "Send Authorization: Bearer <token>.",
-            headers=[("WWW-Authenticate", _CHALLENGE)],
+            headers=[("WWW-Authenticate", CHALLENGE)],
         )
     invalid = HTTPError(
         "invalid-token",
         "The token is unknown, expired or revoked.",
-        headers=[("WWW-Authenticate", _CHALLENGE + ', error="invalid_token"')],
+        headers=[("WWW-Authenticate", CHALLENGE + ', error="invalid_token"')],
     )
     if not TOKEN_SYNTAX.fullmatch(token):  # also refuses a second space before the token
         raise invalid

@@ -12,16 +12,28 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, Table, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
-from tasks_api import conditional, idempotency, outbox, pages, pagination, schemas, security, stream
+from tasks_api import (
+    conditional,
+    idempotency,
+    login_limit,
+    outbox,
+    pages,
+    pagination,
+    schemas,
+    security,
+    stream,
+)
 from tasks_api.body import JSON, MERGE_PATCH, read_json
-from tasks_api.errors import ErrorItem, HTTPError, not_found, require_valid, validation_error
+from tasks_api.errors import ErrorItem, HTTPError, not_found, require_valid, unavailable, validation_error
 from tasks_api.http import Request, Response
 from tasks_api.models import now, projects, tasks, tokens, users
 from tasks_api.security import Caller, authenticate
 
 log = logging.getLogger(__name__)
+
+READINESS_SECONDS = 1.0  # /readyz gives up on the database after this long (spec/README.md, "Health")
 
 # --- users and tokens -----------------------------------------------------------------------------
 
@@ -32,7 +44,7 @@ def create_user(request: Request) -> Response:
     values, errors = schemas.parse_object(body.value, schemas.USER_CREATE)
     require_valid(errors)
     # Slow on purpose (argon2), so outside any transaction: no lock is held while it runs.
-    password_hash = security.hash_password(values.pop("password"))
+    password_hash = security.hash_password(values.pop("password"), request.settings.hash_concurrency)
     try:
         with request.db.write() as connection:
             row = connection.execute(
@@ -63,18 +75,26 @@ def create_token(request: Request) -> Response:
     body = read_json(request)
     values, errors = schemas.parse_object(body.value, schemas.TOKEN_CREATE)
     require_valid(errors)
+    settings = request.settings
+    email, password = values["email"], values["password"]
+    login_limit.check(request.db, settings, email)  # 429 before any hashing is spent
     with request.db.read() as connection:
         user = connection.execute(
-            select(users.c.id, users.c.password_hash).where(users.c.email == values["email"])
+            select(users.c.id, users.c.password_hash).where(users.c.email == email)
         ).one_or_none()
     # An unknown email spends one verification too, so the response time does not tell which emails exist.
     stored_hash = user.password_hash if user else security.dummy_hash()
-    if not security.verify_password(stored_hash, values["password"]) or user is None:
-        raise HTTPError("invalid-credentials", "The email or password is wrong.")
+    if not security.verify_password(stored_hash, password, settings.hash_concurrency) or user is None:
+        login_limit.record_failure(request.db, settings, email)  # any email, registered or not
+        raise _invalid_credentials()
+    new_hash = None
+    if security.HASHER.check_needs_rehash(stored_hash):  # parameters were raised since it was made
+        new_hash = security.hash_password(password, settings.hash_concurrency)  # outside the transaction
     token = security.new_token()
-    expires_at = now(request.settings.token_ttl_seconds)
+    expires_at = now(settings.token_ttl_seconds)
     try:
         with request.db.write() as connection:
+            login_limit.forget(connection, email)
             connection.execute(  # housekeeping: this user's expired tokens can never work again
                 delete(tokens).where(tokens.c.user_id == user.id, tokens.c.expires_at <= now())
             )
@@ -86,12 +106,25 @@ def create_token(request: Request) -> Response:
                     expires_at=expires_at,
                 )
             )
-            if security.HASHER.check_needs_rehash(stored_hash):  # parameters were raised since it was made
-                new_hash = security.hash_password(values["password"])
+            if new_hash is not None:
                 connection.execute(update(users).where(users.c.id == user.id).values(password_hash=new_hash))
     except IntegrityError:  # the user was deleted a moment ago
-        raise HTTPError("invalid-credentials", "The email or password is wrong.") from None
-    return Response.json({"access_token": token, "token_type": "Bearer", "expires_at": expires_at}, 201)
+        raise _invalid_credentials() from None
+    # no-store: a response that carries a credential is never kept by a cache (RFC 6749 5.1).
+    return Response.json(
+        {"access_token": token, "token_type": "Bearer", "expires_at": expires_at},
+        201,
+        [("Cache-Control", "no-store")],
+    )
+
+
+def _invalid_credentials() -> HTTPError:
+    # Every 401 carries a challenge (RFC 9110 15.5.2): the scheme the token would have been used with.
+    return HTTPError(
+        "invalid-credentials",
+        "The email or password is wrong.",
+        headers=[("WWW-Authenticate", security.CHALLENGE)],
+    )
 
 
 def revoke_token(request: Request) -> Response:
@@ -149,7 +182,7 @@ def create_project(request: Request) -> Response:
         return _created(document, f"/projects/{row.id}", row.version)
 
     fingerprint = idempotency.fingerprint(request.path, body.raw)
-    response = idempotency.create_once(request.db, caller.id, key, fingerprint, create)
+    response = idempotency.create_once(request.db, request.settings, caller.id, key, fingerprint, create)
     _publish(request, caller, recorded)  # after the commit, so a woken stream finds the row
     return response
 
@@ -249,7 +282,7 @@ def create_task(request: Request, project_id: int) -> Response:
         return _created(document, f"/tasks/{row.id}", row.version)
 
     fingerprint = idempotency.fingerprint(request.path, body.raw)
-    response = idempotency.create_once(request.db, caller.id, key, fingerprint, create)
+    response = idempotency.create_once(request.db, request.settings, caller.id, key, fingerprint, create)
     _publish(request, caller, recorded)
     return response
 
@@ -330,11 +363,10 @@ def get_health(request: Request) -> Response:
 
 def get_readiness(request: Request) -> Response:
     """Readiness (the database answers)"""
-    try:
-        request.db.ping()
-    except SQLAlchemyError as exc:
-        log.warning("readiness check failed: %s", exc.__class__.__name__)
-        raise HTTPError("service-unavailable", "The database cannot be reached.") from None
+    # SELECT 1 runs on a helper thread and is waited for one second at most: a database that hangs
+    # makes this 503 within a second instead of holding the probe (the watchdog frees the helper later).
+    if not request.db.ready(READINESS_SECONDS):
+        raise unavailable("The database cannot be reached or did not answer within one second.")
     return Response.json({"status": "ok", "checks": {"database": "ok"}})
 
 

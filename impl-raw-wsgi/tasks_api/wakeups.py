@@ -15,8 +15,10 @@ log = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "tasks-api:events:"
 # Redis is only a signal (the events table is the truth), so it must never slow a request down for long:
-# short timeouts, and one immediate retry (a pooled connection may be stale after a Redis restart).
-_CLIENT_OPTIONS = {"socket_connect_timeout": 1.0, "socket_timeout": 2.0, "retry": Retry(NoBackoff(), 1)}
+# 0.5 s to connect and to answer, and no retry (redis-py retries 3 times by default), so a hung Redis
+# adds at most half a second to a write. A stale pooled connection after a restart costs one lost
+# wake-up, which the next poll makes up for.
+_CLIENT_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, "retry": Retry(NoBackoff(), 0)}
 _REDIS_ERRORS = (redis.RedisError, OSError)
 
 
@@ -50,24 +52,37 @@ class Wakeups:
 
 
 class Subscription:
-    """wait(seconds): sleep that long, or less when a message arrives on the channel. close() releases it."""
+    """wait(seconds): sleep that long, or less when a message arrives on the channel. close() releases it.
+
+    When Redis fails (or cannot be reached at first), the subscription sleeps instead and tries to
+    subscribe again every EVENTS_POLL_SECONDS (each wait() is at most one poll interval), so that
+    once Redis is back its stream is woken again instead of polling for the rest of its life.
+    """
 
     def __init__(self, client: redis.Redis | None, name: str) -> None:
+        self.client = client
+        self.name = name
         self.pubsub: PubSub | None = None
-        if client is None:
+        self._subscribe()
+
+    def _subscribe(self) -> None:
+        if self.client is None:
             return
-        pubsub = client.pubsub()
+        pubsub = self.client.pubsub()
         try:
-            pubsub.subscribe(name)
+            pubsub.subscribe(self.name)
         except _REDIS_ERRORS as exc:
-            pubsub.close()
-            log.warning("subscribing to Redis failed, the stream polls only: %s", exc.__class__.__name__)
+            with contextlib.suppress(*_REDIS_ERRORS):
+                pubsub.close()
+            log.warning("subscribing to Redis failed, the stream polls: %s", exc.__class__.__name__)
             return
         self.pubsub = pubsub
 
     def wait(self, seconds: float) -> bool:
         """Block up to `seconds`; True when woken by a message, False when the time ran out."""
         deadline = time.monotonic() + seconds
+        if self.pubsub is None:
+            self._subscribe()  # again: Redis may be back (a no-op without REDIS_URL)
         while self.pubsub is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -75,7 +90,7 @@ class Subscription:
             try:
                 message = self.pubsub.get_message(timeout=remaining)
             except _REDIS_ERRORS as exc:
-                log.warning("lost Redis, the stream polls only: %s", exc.__class__.__name__)
+                log.warning("lost Redis, the stream polls: %s", exc.__class__.__name__)
                 self.close()
                 break
             # get_message() also returns the subscribe confirmation, and None for nothing: only a

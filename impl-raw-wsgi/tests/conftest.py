@@ -52,6 +52,7 @@ class Client:
             "SERVER_NAME": "testserver",
             "SERVER_PORT": "80",
             "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "testserver",  # HTTP/1.1 requires it (RFC 9112 3.2)
             "wsgi.version": (1, 0),
             "wsgi.url_scheme": "http",
             "wsgi.input": io.BytesIO(body or b""),

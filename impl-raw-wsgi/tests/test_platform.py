@@ -31,13 +31,13 @@ def test_write_transactions_take_the_write_lock_at_begin(database, settings):
 def test_the_schema_applies_twice_and_follows_the_sqlite_rule(database, settings):
     apply_schema(database, settings.spec_dir)  # idempotent
     statements = schema_statements((settings.spec_dir / "schema.sql").read_text(), "sqlite")
-    assert len(statements) == 10  # five tables, the events table and their indexes
+    assert len(statements) == 11  # five tables, the events table, their indexes, login_failures
     assert not any("IDENTITY" in statement for statement in statements)
     with database.read() as connection:
         tables = set(
             connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'")).scalars()
         )
-    assert {"users", "tokens", "projects", "tasks", "idempotency_keys", "events"} <= tables
+    assert {"users", "tokens", "projects", "tasks", "idempotency_keys", "events", "login_failures"} <= tables
 
 
 def test_a_token_stops_working_when_it_expires(settings, database, make_client):

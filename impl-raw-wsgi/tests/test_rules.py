@@ -52,11 +52,22 @@ def test_emails_are_lower_cased_and_unique_regardless_of_case(client):
     )
 
 
-def test_bad_credentials_are_401_without_a_challenge(user):
+def test_bad_credentials_are_401_with_the_bearer_challenge_and_tokens_are_not_cached(user):
     for email in ("ada@example.com", "nobody@example.com"):
         result = user.post("/tokens", {"email": email, "password": "wrong password"})
         assert (result.status, result.problem_type) == (401, "invalid-credentials")
-        assert "www-authenticate" not in result.headers
+        assert result.headers["www-authenticate"] == 'Bearer realm="tasks"'
+    issued = user.post("/tokens", {"email": "ada@example.com", "password": "correct horse battery"})
+    assert (issued.status, issued.headers["cache-control"]) == (201, "no-store")
+
+
+def test_paths_that_serve_patch_name_their_patch_formats(user):
+    accept_patch = "application/json, application/merge-patch+json"
+    assert user.request("OPTIONS", "/projects/1").headers["accept-patch"] == accept_patch
+    assert "accept-patch" not in user.request("OPTIONS", "/projects").headers
+    user.post("/projects", {"name": "p"})
+    refused = user.request("PATCH", "/projects/1", body=b"{}", headers={"Content-Type": "text/plain"})
+    assert (refused.status, refused.headers["accept-patch"]) == (415, accept_patch)
 
 
 @pytest.mark.parametrize(
