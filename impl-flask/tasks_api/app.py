@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import db, middleware, outbox
+from . import db, middleware, outbox, security
 from .config import from_env, parse_origins
 from .errors import register_error_handlers
-from .http import MAX_BODY_BYTES, IdConverter, StaticNameConverter, TasksFlask
+from .http import MAX_BODY_BYTES, IdConverter, StaticNameConverter, TasksFlask, check_framing
 from .views import api
 
 
@@ -38,7 +38,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> TasksFlask:
 
     db.init_app(app)
     outbox.init_app(app)  # after db: it hooks the publish onto the session factories
+    security.init_app(app)
     middleware.init_app(app)
+    app.before_request(check_framing)  # after the request id is set: a 400 carries it too
     register_error_handlers(app)
     app.register_blueprint(api)
     return app

@@ -24,6 +24,12 @@ DEFAULTS: dict[str, str] = {
     "EVENTS_HEARTBEAT_SECONDS": "15",
     "EVENTS_STREAM_SECONDS": "300",
     "EVENTS_RETENTION_SECONDS": "604800",
+    "DATABASE_TIMEOUT_SECONDS": "5",
+    "IDEMPOTENCY_LEASE_SECONDS": "60",
+    "IDEMPOTENCY_RETENTION_SECONDS": "86400",
+    "LOGIN_MAX_FAILURES": "5",
+    "LOGIN_WINDOW_SECONDS": "300",
+    "HASH_CONCURRENCY": "2",
 }
 
 
@@ -45,6 +51,14 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "EVENTS_HEARTBEAT_SECONDS": float(raw["EVENTS_HEARTBEAT_SECONDS"]),
         "EVENTS_STREAM_SECONDS": float(raw["EVENTS_STREAM_SECONDS"]),
         "EVENTS_RETENTION_SECONDS": int(raw["EVENTS_RETENTION_SECONDS"]),
+        # The longest any request waits on the database (connect, lock, statement, pool checkout); may be
+        # fractional, the PostgreSQL settings take it in milliseconds.
+        "DATABASE_TIMEOUT_SECONDS": float(raw["DATABASE_TIMEOUT_SECONDS"]),
+        "IDEMPOTENCY_LEASE_SECONDS": int(raw["IDEMPOTENCY_LEASE_SECONDS"]),
+        "IDEMPOTENCY_RETENTION_SECONDS": int(raw["IDEMPOTENCY_RETENTION_SECONDS"]),
+        "LOGIN_MAX_FAILURES": int(raw["LOGIN_MAX_FAILURES"]),
+        "LOGIN_WINDOW_SECONDS": int(raw["LOGIN_WINDOW_SECONDS"]),
+        "HASH_CONCURRENCY": int(raw["HASH_CONCURRENCY"]),
     }
 
 

@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from flask import Flask, Response, current_app, request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 PROBLEM_BASE = "https://tasks-api.example/problems/"
@@ -26,10 +27,16 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "unsupported-media-type": (415, "Unsupported media type"),
     "validation-error": (422, "Validation failed"),
     "idempotency-key-reused": (422, "Idempotency key reused"),
+    "login-throttled": (429, "Too many login attempts"),
     "internal-error": (500, "Internal server error"),
+    "not-implemented": (501, "Not implemented"),
     "service-unavailable": (503, "Service unavailable"),
 }
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+MAX_ERRORS = 20  # a 422 lists at most this many problems (spec/README.md, "Validation")
+# SQLSTATEs that say "not now" rather than "bug": read-only transaction (25006), statement or lock timeout
+# (57014, 55P03); psycopg raises 25006 as an InternalError, the others as OperationalError.
+UNAVAILABLE_SQLSTATES = frozenset({"25006", "57014", "55P03"})
 
 
 class ApiProblem(Exception):
@@ -51,7 +58,8 @@ class ApiProblem(Exception):
 
 
 def validation_error(errors: list[dict[str, str]]) -> ApiProblem:
-    """A 422 validation-error listing every problem found."""
+    """A 422 validation-error listing the problems found, at most MAX_ERRORS of them."""
+    errors = errors[:MAX_ERRORS]
     count = len(errors)
     detail = f"The request has {count} invalid field{'s' if count != 1 else ''}."
     return ApiProblem("validation-error", detail, errors=errors)
@@ -86,6 +94,36 @@ def allow_header(methods: object) -> str:
     return ", ".join(m for m in METHOD_ORDER if m in present)
 
 
+# concordance: bad-weather
+RETRY_SOON = {"Retry-After": "1"}
+
+
+def database_unavailable(error: SQLAlchemyError) -> bool:
+    """Whether a database error means "not now" (503) rather than a bug (500): the server cannot be
+    reached or dropped the connection, refused a write because it is read-only, or did not answer within
+    DATABASE_TIMEOUT_SECONDS (busy/locked SQLite, statement or lock timeout, a pool without a free
+    connection in time)."""
+    # An error raised while handling one of those counts too: a flush whose connection was lost fails
+    # its own rollback with PendingRollbackError, the lost connection being its __context__.
+    cause: BaseException | None = error
+    for _depth in range(4):
+        if isinstance(cause, PoolTimeoutError):
+            return True
+        if isinstance(cause, DBAPIError):
+            if cause.connection_invalidated or isinstance(cause, OperationalError):
+                # psycopg: connection refused or lost, 57014, 55P03, admin shutdown; sqlite3: "database
+                # is locked" after busy_timeout, "attempt to write a readonly database", disk I/O errors.
+                return True
+            return getattr(cause.orig, "sqlstate", None) in UNAVAILABLE_SQLSTATES
+        if cause is None:
+            return False
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+# end concordance
+
+
 # concordance: problem-details
 def register_error_handlers(app: Flask) -> None:
     """Every error, whichever layer raised it, leaves as problem+json (Flask's default is an HTML page)."""
@@ -114,13 +152,24 @@ def register_error_handlers(app: Flask) -> None:
         # 404, and also any redirect Werkzeug might want (there must be none: a trailing slash is 404).
         return problem_response("not-found", f"No resource at {request.path}.")
 
-    @app.errorhandler(DBAPIError)
-    def _database_error(error: DBAPIError) -> Response:
-        if isinstance(error, OperationalError) or error.connection_invalidated:
-            # The database is down, or locked past busy_timeout: not a bug in this port, so not a 500.
-            current_app.logger.error("database unavailable: %s", error.orig)
-            return problem_response("service-unavailable", "The database cannot be reached.")
-        return _unexpected(error)
+    @app.errorhandler(SQLAlchemyError)
+    def _database_error(error: SQLAlchemyError) -> Response:
+        if not database_unavailable(error):
+            return _unexpected(error)
+        # Not a bug in this port, so not a 500, and no traceback: one line naming the error class.
+        orig = getattr(error, "orig", None)
+        cause = type(orig).__name__ if orig is not None else type(error).__name__
+        sqlstate = getattr(orig, "sqlstate", None)
+        current_app.logger.error(
+            "database unavailable on %s %s: %s%s",
+            request.method,
+            request.path,
+            cause,
+            f" (SQLSTATE {sqlstate})" if sqlstate else "",
+        )
+        return problem_response(
+            "service-unavailable", "The database is unavailable; retry shortly.", headers=RETRY_SOON
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

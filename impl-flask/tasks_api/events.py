@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterator, Mapping
@@ -74,25 +75,37 @@ def frame(event_id: int, type_: str, data: str) -> bytes:
 class Wakeup:
     """Wait until a Redis message on the user's channel or a timeout; without Redis, just sleep.
 
-    Redis is a signal, never the source of truth: if it fails, the stream falls back to polling.
+    Redis is a signal, never the source of truth: while it fails the stream polls, and it tries to
+    subscribe again every poll interval, so once Redis is back the stream is woken again instead of
+    polling for the rest of its life.
     """
 
-    def __init__(self, client: redis.Redis | None, name: str) -> None:
+    def __init__(self, client: redis.Redis | None, name: str, retry_every: float) -> None:
+        self._client = client
+        self._name = name
+        self._retry_every = retry_every
         self._pubsub: Any = None
-        if client is None:
+        self._retry_at = 0.0
+        self._subscribe()
+
+    def _subscribe(self) -> None:
+        if self._client is None:
             return
-        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         try:
-            pubsub.subscribe(name)
+            pubsub.subscribe(self._name)
         except (redis.RedisError, OSError) as exc:
-            log.warning("live events: subscribing to %s failed, polling only: %s", name, exc)
+            log.warning("live events: subscribing to %s failed, polling: %s", self._name, type(exc).__name__)
             pubsub.close()
+            self._retry_at = time.monotonic() + self._retry_every
             return
         self._pubsub = pubsub
 
     def wait(self, timeout: float) -> None:
         """Return when a message arrives or after timeout seconds, whichever comes first."""
         deadline = time.monotonic() + timeout
+        if self._pubsub is None and self._client is not None and time.monotonic() >= self._retry_at:
+            self._subscribe()  # at most once per poll interval, and each attempt is bounded by 0.5 s
         while self._pubsub is not None and (remaining := deadline - time.monotonic()) > 0:
             try:
                 # None also comes early for the (ignored) subscribe confirmation: then wait on.
@@ -101,15 +114,17 @@ class Wakeup:
                         pass  # a burst of writes: one read of the table serves them all
                     return
             except (redis.RedisError, OSError) as exc:
-                log.warning("live events: Redis subscription lost, polling only: %s", exc)
+                log.warning("live events: Redis subscription lost, polling: %s", type(exc).__name__)
                 self.close()
+                self._retry_at = time.monotonic() + self._retry_every
         time.sleep(max(deadline - time.monotonic(), 0.0))
 
     def close(self) -> None:
         """Unsubscribe and give the connection back to the pool."""
         if self._pubsub is not None:
-            self._pubsub.close()
-            self._pubsub = None
+            pubsub, self._pubsub = self._pubsub, None
+            with contextlib.suppress(redis.RedisError, OSError):  # the connection may be gone already
+                pubsub.close()
 
 
 # concordance: event-stream
@@ -119,7 +134,9 @@ def event_stream(
     """The body of one stream: it holds this worker thread for its whole life, but a database connection
     only while it reads the table. WSGI closes the generator when the client leaves (a write fails) or the
     response ends; the finally block then gives the Redis connection back."""
-    wakeup = Wakeup(settings.redis, channel(user_id))  # subscribed before the first read: no signal is lost
+    wakeup = Wakeup(
+        settings.redis, channel(user_id), settings.poll
+    )  # subscribed before the first read: no signal is lost
     try:
         started = last_write = time.monotonic()
         deadline = started + settings.duration
@@ -129,7 +146,9 @@ def event_stream(
                 rows = events_after(sessions, user_id, after)
             except SQLAlchemyError as exc:
                 # The database is away: end cleanly; the client comes back with Last-Event-ID.
-                log.warning("live events: reading the events of user %s failed: %s", user_id, exc)
+                log.warning(
+                    "live events: reading the events of user %s failed: %s", user_id, type(exc).__name__
+                )
                 break
             if rows:
                 yield b"".join(frame(*row) for row in rows)

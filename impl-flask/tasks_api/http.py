@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, NoReturn
 
 from flask import Flask, Request, Response, request
 from flask.globals import request_ctx
 from flask.json.provider import DefaultJSONProvider
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import BaseConverter
 
 from .errors import ApiProblem, allow_header
@@ -17,6 +18,12 @@ MAX_ID = 2**53 - 1  # ids stay exact in every JSON client (JavaScript numbers ar
 MAX_BODY_BYTES = 1_048_576
 JSON_TYPES = frozenset({"application/json"})
 PATCH_TYPES = frozenset({"application/json", "application/merge-patch+json"})
+ACCEPT_PATCH = "application/json, application/merge-patch+json"
+# RFC 3986 host (IP-literal, IPv4 or reg-name) and an optional port: Host's grammar.
+HOST_RE = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::[0-9]*)?")
+CLOSE = {"Connection": "close"}  # the request's body cannot be framed: never read the next one
+# Arrays and objects nested deeper than this are 400 malformed-json (RFC 8259 section 9 allows a limit).
+MAX_DEPTH = 32
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -31,21 +38,24 @@ def _parse_int(digits: str) -> int:
     return int(digits)
 
 
-def _reject_lone_surrogates(value: Any) -> None:
-    # json.loads turns "\ud800" into a lone surrogate, which is not Unicode text (nor storable as UTF-8).
-    stack = [value]
+def _check_parsed(value: Any) -> None:
+    """Reject what json.loads lets through: nesting deeper than MAX_DEPTH, and lone surrogates.
+
+    Iterative (a stack, not recursion), so walking a parsed document costs no Python stack."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, str):
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
+                # json.loads turns "\ud800" into a lone surrogate: not Unicode text, nor storable as UTF-8.
                 raise ValueError("a string holds an unpaired surrogate") from None
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+        elif isinstance(item, dict | list):
+            if depth == MAX_DEPTH:
+                raise ValueError(f"the JSON text is nested deeper than {MAX_DEPTH} levels")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
 
 
 class StrictJSONProvider(DefaultJSONProvider):
@@ -68,8 +78,10 @@ class StrictJSONProvider(DefaultJSONProvider):
         try:
             value = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
         except RecursionError:
-            raise ValueError("the JSON text is nested too deeply") from None
-        _reject_lone_surrogates(value)
+            # The C scanner stops at the interpreter's recursion limit (about 1000 levels) with
+            # RecursionError, long before the thread's stack: 1 MiB of "[" ends here, as a 400.
+            raise ValueError(f"the JSON text is nested deeper than {MAX_DEPTH} levels") from None
+        _check_parsed(value)
         return value
 
 
@@ -84,24 +96,71 @@ class ApiRequest(Request):
 # concordance: body-limits
 def read_json_body(*, merge_patch: bool = False) -> Any:
     """The request body as JSON, checked in the spec's order: 413, then 415, then 400."""
-    # get_data enforces MAX_CONTENT_LENGTH: a declared length over it is refused before reading, a chunked
-    # body as soon as it passes it (413), and Werkzeug raises ClientDisconnected (400) on a short read.
-    data = request.get_data(cache=True)
+    declared = request.content_length
+    if declared is not None and declared > MAX_BODY_BYTES:
+        raise RequestEntityTooLarge()  # refused unread (gunicorn.conf.py closes such a connection)
+    if declared is not None:
+        # A body of known length is refused for its media type before it is read, so that a client that
+        # sent `Expect: 100-continue` gets the 415 at once instead of a wait for a body it holds back.
+        _check_media_type(merge_patch)
+    # get_data enforces MAX_CONTENT_LENGTH: a chunked body is refused as soon as it passes it (413), and
+    # Werkzeug raises ClientDisconnected (400) on a short read.
+    try:
+        data = request.get_data(cache=True)
+    except HTTPException:
+        raise  # 413 past the limit, 400 for a client that stopped sending
+    except Exception as exc:
+        # The server's own chunked parser failed (gunicorn: InvalidChunkSize, ChunkMissingTerminator):
+        # the body cannot be framed, a client error, not a bug. The connection must not be reused.
+        raise ApiProblem(
+            "bad-request", f"The chunked body is malformed ({type(exc).__name__}).", headers=CLOSE
+        ) from None
     if len(data) >= MAX_BODY_BYTES and request.environ["wsgi.input"].read(1):
         # Werkzeug stops a streamed body at the limit without a word (it only raises on the next read):
         # one more byte behind exactly 1 MiB means the body is over it.
         raise RequestEntityTooLarge()
-    if request.content_length is not None and len(data) < request.content_length:
+    if declared is not None and len(data) < declared:
         # gunicorn hands over what arrived; a truncated body must never be taken for a request.
         raise ApiProblem("bad-request", "The body is shorter than its Content-Length.")
-    if request.mimetype not in (PATCH_TYPES if merge_patch else JSON_TYPES):
-        wanted = "application/json or application/merge-patch+json" if merge_patch else "application/json"
-        raise ApiProblem("unsupported-media-type", f"Send the body as {wanted}.")
+    _check_media_type(merge_patch)  # a chunked body: its size (413) had to be known first
     # force=True: we checked the media type ourselves (Flask's is_json would also take any +json type).
     return request.get_json(force=True)
 
 
+def _check_media_type(merge_patch: bool) -> None:
+    if request.mimetype not in (PATCH_TYPES if merge_patch else JSON_TYPES):
+        wanted = "application/json or application/merge-patch+json" if merge_patch else "application/json"
+        # A refused PATCH names the formats it takes (RFC 5789 3.1), as OPTIONS does.
+        headers = {"Accept-Patch": ACCEPT_PATCH} if merge_patch else None
+        raise ApiProblem("unsupported-media-type", f"Send the body as {wanted}.", headers=headers)
+
+
 # end concordance
+
+
+def check_framing() -> None:
+    """What the HTTP server lets through of RFC 9112's framing rules, refused before routing.
+
+    gunicorn and granian pass an HTTP/1.1 request without Host, or with one that is not host[:port], and
+    a body in a transfer coding other than chunked alone (`gzip, chunked`: framed, but never decodable
+    here). Runs as a before_request hook, so a bad head is refused whatever its path.
+    """
+    environ = request.environ
+    host = environ.get("HTTP_HOST")
+    # granian hands over a missing Host as an empty one; an http URI with an empty host is invalid anyway
+    # (RFC 9110 4.2.1), so both are refused.
+    if not host and environ.get("SERVER_PROTOCOL") == "HTTP/1.1":
+        raise ApiProblem("bad-request", "An HTTP/1.1 request needs a Host header (RFC 9112 3.2).")
+    if host is not None and not HOST_RE.fullmatch(host):
+        raise ApiProblem("bad-request", "The Host header is not host[:port] (RFC 9112 3.2).")
+    codings = environ.get("HTTP_TRANSFER_ENCODING")
+    if codings is not None and [c.strip().lower() for c in codings.split(",")] != ["chunked"]:
+        # 501 (RFC 9112 6.1); the body cannot be read, so the connection must not be reused.
+        raise ApiProblem(
+            "not-implemented",
+            "Only the chunked transfer coding is supported.",
+            headers=CLOSE,
+        )
 
 
 def no_content(status: int = 204) -> Response:
@@ -153,7 +212,10 @@ class TasksFlask(Flask):
         """204 with Allow in canonical order (Flask answers 200 with an empty text/html body)."""
         adapter = request_ctx.url_adapter
         response = no_content()
-        response.headers["Allow"] = allow_header(adapter.allowed_methods() if adapter else ())
+        methods = adapter.allowed_methods() if adapter else ()
+        response.headers["Allow"] = allow_header(methods)
+        if "PATCH" in methods:
+            response.headers["Accept-Patch"] = ACCEPT_PATCH  # the patch formats (RFC 5789 3.1)
         return response
 
 

@@ -97,3 +97,13 @@ class Event(Base):
     type: Mapped[str] = mapped_column(Text)
     data: Mapped[str] = mapped_column(Text)  # compact JSON, written once and sent as stored
     created_at: Mapped[str] = mapped_column(Text)
+
+
+class LoginFailure(Base):
+    """Failed logins of one email (by its SHA-256) within a window: the login limit's shared count."""
+
+    __tablename__ = "login_failures"
+
+    email_hash: Mapped[str] = mapped_column(Text, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_ends: Mapped[str] = mapped_column(Text)

@@ -10,6 +10,8 @@ from typing import Any
 
 import redis
 from flask import Flask, current_app
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
@@ -86,7 +88,7 @@ def _publish_pending(client: redis.Redis | None, session: Session) -> None:
         try:
             client.publish(channel(user_id), str(event_id))
         except (redis.RedisError, OSError) as exc:
-            log.warning("live events: publishing event %s to Redis failed: %s", event_id, exc)
+            log.warning("live events: publishing event %s to Redis failed: %s", event_id, type(exc).__name__)
 
 
 def _forget_pending(session: Session) -> None:
@@ -100,9 +102,14 @@ def _forget_pending(session: Session) -> None:
 def init_app(app: Flask) -> None:
     """The Redis client (when REDIS_URL is set) and the publish-after-commit hooks on the session makers."""
     url = app.config["REDIS_URL"]
-    # Short timeouts: an unreachable Redis delays a write (or a stream's start) by half a second at most.
-    # from_url does not connect; redis-py's pool is thread-safe and shared by the worker's threads.
-    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5) if url else None
+    # Short timeouts and no retry (redis-py retries three times with backoff by default): an unreachable
+    # or hung Redis delays a write (or a stream's start) by half a second at most. from_url does not
+    # connect; redis-py's pool is thread-safe and shared by the worker's threads.
+    client = (
+        redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5, retry=Retry(NoBackoff(), 0))
+        if url
+        else None
+    )
     app.extensions["tasks_api.redis"] = client
     for factory in app.extensions["tasks_api.sessions"].values():
         event.listen(factory, "after_commit", functools.partial(_publish_pending, client))

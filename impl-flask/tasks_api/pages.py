@@ -18,7 +18,10 @@ def send_page(name: str, subdir: str = "", mimetype: str = "text/html") -> Respo
     directory: Path = current_app.config["WEB_DIR"] / subdir
     # conditional=False, etag=False: a plain 200 with Content-Length (Werkzeug would add ETag and Range
     # handling the spec does not ask for); send_from_directory still refuses any path outside directory.
-    return send_from_directory(directory, name, mimetype=mimetype, conditional=False, etag=False)
+    response = send_from_directory(directory, name, mimetype=mimetype, conditional=False, etag=False)
+    # Pages carry no validators (spec): Werkzeug sets Last-Modified from the file's mtime in any case.
+    response.headers.remove("Last-Modified")
+    return response
 
 
 def send_static(name: str) -> Response:

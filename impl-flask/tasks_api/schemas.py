@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from .errors import validation_error
+from .errors import MAX_ERRORS, validation_error
 from .http import MAX_ID
 from .models import Project, Task, User
 
@@ -117,8 +118,9 @@ TASK_PATCH = {name: Field(f.check, False, f.nullable) for name, f in TASK_REPLAC
 
 
 # concordance: validation
-def body_errors(body: Any, fields: Mapping[str, Field]) -> list[Error]:
-    """Every problem of a body against its members (additionalProperties: false)."""
+def body_errors(body: Any, fields: Mapping[str, Field], limit: int = MAX_ERRORS) -> list[Error]:
+    """The problems of a body against its members (additionalProperties: false), at most `limit`: the
+    check stops there, so 100,000 unknown members cost no more than 20."""
     if not isinstance(body, dict):
         return [{"pointer": "", "detail": "must be a JSON object"}]
     errors: list[Error] = []
@@ -134,15 +136,21 @@ def body_errors(body: Any, fields: Mapping[str, Field]) -> list[Error]:
         detail = field.check(value)
         if detail is not None:
             errors.append({"pointer": pointer(name), "detail": detail})
+    # Any name is a member like any other (user, __proto__, 10,000 characters, non-ASCII): it is only ever
+    # a dict key here, never an attribute or a keyword argument.
+    unknown = (name for name in body if name not in fields)
     errors.extend(
-        {"pointer": pointer(name), "detail": "is not a known member"} for name in body if name not in fields
+        {"pointer": pointer(name), "detail": "is not a known member"}
+        for name in itertools.islice(unknown, max(limit - len(errors), 0))
     )
     return errors
 
 
 def validate(body: Any, fields: Mapping[str, Field], extra: list[Error] | None = None) -> dict[str, Any]:
-    """The body when it is valid, else a 422 with the body's problems and any header/parameter ones."""
-    errors = (extra or []) + body_errors(body, fields)
+    """The body when it is valid, else a 422 with the header/parameter problems and the body's, at most
+    MAX_ERRORS in all."""
+    errors = list(extra or [])
+    errors += body_errors(body, fields, MAX_ERRORS - len(errors))
     if errors:
         raise validation_error(errors)
     return dict(body)

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import re
 import secrets
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import g, request
+from flask import Flask, current_app, g, request
 from sqlalchemy import select
 
 from .db import get_session
-from .errors import ApiProblem
+from .errors import RETRY_SOON, ApiProblem
 from .models import Token, User
 from .schemas import timestamp, utc_now
 
@@ -29,20 +31,49 @@ TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 REALM = 'Bearer realm="tasks"'
 
 F = TypeVar("F", bound=Callable[..., Any])
+HASH_WAIT_SECONDS = 1.0  # a request that cannot start a hash within this long is 503
+SLOTS = "tasks_api.hash_slots"
+
+
+# concordance: login-limit
+def init_app(app: Flask) -> None:
+    """The hashing cap: at most HASH_CONCURRENCY argon2 computations at once in this process (each costs
+    about 30 ms of CPU and 19 MiB); a per-process bound on work, not shared state."""
+    app.extensions[SLOTS] = threading.BoundedSemaphore(app.config["HASH_CONCURRENCY"])
+
+
+@contextlib.contextmanager
+def hashing_slot() -> Iterator[None]:
+    """Hold one of the process's hashing slots, or answer 503 when none frees up within a second: a login
+    storm then costs ordinary requests at most HASH_CONCURRENCY cores, never every core and all memory."""
+    slots: threading.BoundedSemaphore = current_app.extensions[SLOTS]
+    if not slots.acquire(timeout=HASH_WAIT_SECONDS):
+        raise ApiProblem(
+            "service-unavailable", "Too many passwords are being checked; retry shortly.", headers=RETRY_SOON
+        )
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+# end concordance
 
 
 # concordance: password-hashing
 def hash_password(password: str) -> str:
     """An argon2id PHC string."""
-    return HASHER.hash(password)
+    with hashing_slot():
+        return HASHER.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Whether the password matches; always costs one argon2 verification."""
-    try:
-        return HASHER.verify(password_hash or DUMMY_HASH, password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
+    with hashing_slot():
+        try:
+            return HASHER.verify(password_hash or DUMMY_HASH, password) and password_hash is not None
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 # end concordance

@@ -7,12 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, make_response, request
-from sqlalchemy import Select, delete, exists, select, text, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import Select, delete, exists, select, update
+from sqlalchemy.exc import IntegrityError
 
+from . import login_limit
 from .conditional import etag, expected_versions, none_match
-from .db import get_engine, get_session, session_factory
-from .errors import ApiProblem, validation_error
+from .db import database_ready, get_session, session_factory
+from .errors import RETRY_SOON, ApiProblem, validation_error
 from .events import CONTENT_TYPE, HEADERS, StreamSettings, event_stream, latest_event_id
 from .http import no_content, read_json_body
 from .idempotency import run_create
@@ -39,7 +40,7 @@ from .schemas import (
     utc_now,
     validate,
 )
-from .security import hash_password, hash_token, login_required, new_token, verify_password
+from .security import REALM, hash_password, hash_token, login_required, new_token, verify_password
 
 api = Blueprint("api", __name__)
 
@@ -181,20 +182,31 @@ def delete_current_user() -> Response:
     return no_content()
 
 
+def _wrong_credentials() -> ApiProblem:
+    # Every 401 carries a challenge (RFC 9110 15.5.2): the scheme of the token this would have issued.
+    return ApiProblem(
+        "invalid-credentials", "The email or password is wrong.", headers={"WWW-Authenticate": REALM}
+    )
+
+
+# concordance: login-limit
 @api.post("/tokens")
 def create_token() -> Response:
     """Log in and get a bearer token"""
     data = validate(read_json_body(), TOKEN_CREATE)
+    email = data["email"].lower()
     session = get_session()
-    row = session.execute(
-        select(User.id, User.password_hash).where(User.email == data["email"].lower())
-    ).first()
+    login_limit.check(session, email)  # 429 after the 422, before any hashing
+    row = session.execute(select(User.id, User.password_hash).where(User.email == email)).first()
     session.rollback()  # end the read: no transaction is held open during the password verification
     matches = verify_password(row.password_hash if row else None, data["password"])  # always one argon2 run
     if row is None or not matches:
-        raise ApiProblem("invalid-credentials", "The email or password is wrong.")
+        login_limit.record_failure(session, email)
+        session.commit()
+        raise _wrong_credentials()
     token, now = new_token(), utc_now()
     expires_at = timestamp(now + datetime.timedelta(seconds=current_app.config["TOKEN_TTL_SECONDS"]))
+    login_limit.clear(session, email)
     session.add(
         Token(user_id=row.id, token_hash=hash_token(token), created_at=timestamp(now), expires_at=expires_at)
     )
@@ -202,9 +214,12 @@ def create_token() -> Response:
         session.commit()
     except IntegrityError:
         session.rollback()  # the user was deleted during the verification
-        raise ApiProblem("invalid-credentials", "The email or password is wrong.") from None
+        raise _wrong_credentials() from None
     body = {"access_token": token, "token_type": "Bearer", "expires_at": expires_at}
     return make_response(body, 201, {"Cache-Control": "no-store"})  # RFC 6749: never cache a token
+
+
+# end concordance
 
 
 @api.delete("/tokens/current")
@@ -526,11 +541,11 @@ def get_health() -> Response:
 @api.get("/readyz")
 def get_readiness() -> Response:
     """Readiness (the database answers)"""
-    try:
-        with get_engine().connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        raise ApiProblem("service-unavailable", "The database cannot be reached.") from None
+    # At most one second on the database (db.Readiness), so a probe never hangs with it.
+    if not database_ready():
+        raise ApiProblem(
+            "service-unavailable", "The database did not answer within one second.", headers=RETRY_SOON
+        )
     return make_response({"status": "ok", "checks": {"database": "ok"}})
 
 

@@ -8,12 +8,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import redis
 from conftest import register
 from flask import Flask
 from flask.testing import FlaskClient
 from tasks_api import views
 from tasks_api.config import from_env
 from tasks_api.db import get_engine
+from tasks_api.events import Wakeup
 
 OPEN = b": open\nretry: 1000\n\n"
 HEARTBEAT = b": heartbeat\n\n"
@@ -201,3 +203,58 @@ def test_event_settings_come_from_the_environment() -> None:
     given = from_env({"EVENTS_POLL_SECONDS": "0.25", "REDIS_URL": "redis://r:6379/0", "WEB_DIR": "/w"})
     assert given["EVENTS_POLL_SECONDS"] == 0.25 and given["REDIS_URL"] == "redis://r:6379/0"
     assert str(given["WEB_DIR"]) == "/w"
+
+
+class _FlakyPubSub:
+    """A Redis subscription that fails while its client is down and delivers one message once it is up."""
+
+    def __init__(self, client: "_FlakyRedis") -> None:
+        self.client = client
+
+    def subscribe(self, _name: str) -> None:
+        self.client.attempts += 1
+        if self.client.down:
+            raise redis.ConnectionError("down")
+
+    def get_message(self, timeout: float = 0.0) -> dict | None:
+        if self.client.messages:
+            return self.client.messages.pop()
+        time.sleep(min(timeout, 0.01))
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+class _FlakyRedis:
+    def __init__(self) -> None:
+        self.down = True
+        self.attempts = 0
+        self.messages: list[dict] = []
+
+    def pubsub(self, ignore_subscribe_messages: bool = True) -> _FlakyPubSub:
+        return _FlakyPubSub(self)
+
+
+def test_a_failed_subscription_is_retried_every_poll_interval() -> None:
+    client = _FlakyRedis()
+    wakeup = Wakeup(client, "tasks-api:events:1", retry_every=0.2)  # type: ignore[arg-type]
+    assert client.attempts == 1
+    wakeup.wait(0.05)  # too soon: no second attempt, just a sleep
+    assert client.attempts == 1
+    time.sleep(0.2)
+    client.down = False  # Redis is back
+    wakeup.wait(0.05)
+    assert client.attempts == 2
+    client.messages.append({"type": "message", "data": b"7"})
+    started = time.monotonic()
+    wakeup.wait(5)  # woken by the message, not by the timeout
+    assert time.monotonic() - started < 1
+    wakeup.close()
+
+
+def test_redis_commands_time_out_in_half_a_second_without_retry(make_app: Callable[..., Flask]) -> None:
+    app = make_app(REDIS_URL="redis://127.0.0.1:6379/0")
+    kwargs = app.extensions["tasks_api.redis"].connection_pool.connection_kwargs
+    assert kwargs["socket_timeout"] == 0.5 and kwargs["socket_connect_timeout"] == 0.5
+    assert kwargs["retry"].get_retries() == 0
