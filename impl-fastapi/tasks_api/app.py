@@ -11,7 +11,12 @@ from fastapi import FastAPI
 from tasks_api.config import get_settings
 from tasks_api.db import get_engine
 from tasks_api.errors import install_exception_handlers
-from tasks_api.middleware import CorsMiddleware, RequestContextMiddleware, configure_logging
+from tasks_api.middleware import (
+    CorsMiddleware,
+    FramingMiddleware,
+    RequestContextMiddleware,
+    configure_logging,
+)
 from tasks_api.routes import routers
 from tasks_api.routing import RouteTable
 from tasks_api.wakeups import Wakeups
@@ -51,7 +56,9 @@ def create_app() -> FastAPI:
     app.include_router(table.options_router())
     app.state.route_table = table
     app.state.wakeups = Wakeups(get_settings().redis_url)  # live events: what wakes the streams
-    # The last added runs first: CORS headers go on every response, the 500 of RequestContext included.
+    # The last added runs first: CORS headers go on every response, the 500 of RequestContext included;
+    # framing answers (400 Host, 501) carry the request id and are logged.
+    app.add_middleware(FramingMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(CorsMiddleware, origins=get_settings().cors_allow_origins)
     return app

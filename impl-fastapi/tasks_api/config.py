@@ -27,13 +27,20 @@ class Settings:
     events_heartbeat_seconds: float = 15.0
     events_stream_seconds: float = 300.0
     events_retention_seconds: int = 604800
+    # The longest any request waits on the database (connect, lock, statement, pool checkout, SQLite's
+    # busy timeout) before it is answered 503; the watchdog enforces it on a database that hangs.
+    database_timeout_seconds: float = 5.0
+    idempotency_lease_seconds: int = 60  # a claim older than this may be taken over by a retry
+    idempotency_retention_seconds: int = 86400  # an idempotency record is kept this long
+    login_max_failures: int = 5  # failed logins per email in one window before 429
+    login_window_seconds: int = 300
+    hash_concurrency: int = 2  # argon2 computations one process runs at once
     # Threads that run sync endpoints and dependencies (FastAPI's threadpool), per worker process.
     # The SQLAlchemy pool is sized from it so that a thread never waits for a connection.
     threadpool_size: int = 20
     max_body_bytes: int = 1024 * 1024
     # A client that stops sending its body is cut off after this long (the body never becomes a request).
     body_timeout_seconds: float = 10.0
-    idempotency_ttl_seconds: int = 24 * 3600
 
 
 def _origins(raw: str) -> tuple[str, ...]:
@@ -57,5 +64,12 @@ def get_settings() -> Settings:
         events_heartbeat_seconds=float(env.get("EVENTS_HEARTBEAT_SECONDS", "15")),
         events_stream_seconds=float(env.get("EVENTS_STREAM_SECONDS", "300")),
         events_retention_seconds=int(env.get("EVENTS_RETENTION_SECONDS", "604800")),
+        # Fractional, so that the unit tests can wait a fraction of a second.
+        database_timeout_seconds=float(env.get("DATABASE_TIMEOUT_SECONDS", "5")),
+        idempotency_lease_seconds=int(env.get("IDEMPOTENCY_LEASE_SECONDS", "60")),
+        idempotency_retention_seconds=int(env.get("IDEMPOTENCY_RETENTION_SECONDS", "86400")),
+        login_max_failures=int(env.get("LOGIN_MAX_FAILURES", "5")),
+        login_window_seconds=int(env.get("LOGIN_WINDOW_SECONDS", "300")),
+        hash_concurrency=int(env.get("HASH_CONCURRENCY", "2")),
         threadpool_size=int(env.get("THREADPOOL_SIZE", "20")),
     )

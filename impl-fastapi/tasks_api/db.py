@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, partial
 from typing import Annotated, Any
 
 from fastapi import Depends
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from tasks_api.config import Settings, get_settings
+from tasks_api.watchdog import watchdog
 
 # An execution option that marks a connection whose transaction will write (see _begin below).
 _WRITE = "tasks_api_write"
@@ -37,12 +39,13 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 # concordance: transactions
-def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
+def _on_sqlite_connect(timeout_ms: int, dbapi_connection: Any, connection_record: Any) -> None:
     # sqlite3's legacy mode would BEGIN by itself, and only before DML; we BEGIN ourselves (_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")  # the schema's ON DELETE CASCADE needs it, per connection
-    cursor.execute("PRAGMA busy_timeout = 5000")  # wait for the writer's lock instead of failing at once
+    # Wait for the writer's lock instead of failing at once, for DATABASE_TIMEOUT_SECONDS at most (then 503).
+    cursor.execute(f"PRAGMA busy_timeout = {timeout_ms}")
     cursor.execute("PRAGMA journal_mode = WAL")  # readers never block the writer (persistent; cheap no-op)
     cursor.close()
 
@@ -70,20 +73,80 @@ def build_engine(settings: Settings) -> Engine:
             connect_args={"check_same_thread": False},
             pool_size=settings.threadpool_size,
             max_overflow=5,
+            pool_timeout=settings.database_timeout_seconds,
         )
-        event.listen(engine, "connect", _on_sqlite_connect)
+        timeout_ms = round(settings.database_timeout_seconds * 1000)
+        event.listen(engine, "connect", partial(_on_sqlite_connect, timeout_ms))
         event.listen(engine, "begin", _begin)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         hide_parameters=True,
         # One connection per threadpool thread (plus a few for the dependency clean-ups that run
         # after the response), so a request never waits for the pool while holding a thread.
         pool_size=settings.threadpool_size,
         max_overflow=5,
-        pool_pre_ping=True,  # a connection the server closed (restart) is replaced, not a 500
-        connect_args={"connect_timeout": 5},  # /readyz answers 503 quickly when the server is away
+        pool_timeout=settings.database_timeout_seconds,  # no free connection in time: 503
+        connect_args=postgres_connect_args(settings),
     )
+    _watch(engine, settings.database_timeout_seconds)
+    return engine
+
+
+# concordance: bad-weather
+def postgres_connect_args(settings: Settings) -> dict[str, Any]:
+    """libpq settings that bound every wait the server can see: connecting, statements, locks."""
+    budget_ms = round(settings.database_timeout_seconds * 1000)
+    return {
+        "connect_timeout": max(1, math.ceil(settings.database_timeout_seconds)),  # whole seconds in libpq
+        "options": f"-c statement_timeout={budget_ms} -c lock_timeout={budget_ms}",
+    }
+
+
+def _watch(engine: Engine, budget: float) -> None:
+    """Put every checked-out connection under the watchdog, from checkout (ping included) to checkin.
+
+    The ping replaces pool_pre_ping because SQLAlchemy pings before its first pool event, where a frozen
+    server would hold the thread unwatched: here the watchdog is armed first. A connection the server
+    closed (a restart) fails the ping and is replaced, as with pool_pre_ping; a ping the watchdog cut
+    is the database not answering, so it is raised (503) instead of waiting on another connection."""
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        watchdog.arm(id(record), dbapi_connection.fileno(), budget)
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error:
+            if watchdog.disarm(id(record)):
+                raise
+            alive = False
+        if not alive:
+            watchdog.disarm(id(record))
+            raise exc.DisconnectionError("the pooled connection is gone")  # the pool retries on a new one
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(dbapi_connection: Any, record: Any) -> None:
+        watchdog.disarm(id(record))
+
+    @event.listens_for(engine, "invalidate")
+    def _invalidate(dbapi_connection: Any, record: Any, exception: BaseException | None) -> None:
+        watchdog.disarm(id(record))  # before SQLAlchemy closes the driver's descriptor
+
+
+_UNAVAILABLE_SQLSTATES = {"25006", "57014", "55P03"}  # read-only transaction, statement/lock timeout
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True for the database's bad weather (503), False for a bug (500): the connection failed or was
+    lost, the database is read-only or locked, a server or pool timeout passed."""
+    if isinstance(error, exc.TimeoutError | exc.DisconnectionError | exc.OperationalError):
+        return True  # pool checkout timeout; connect/lost/timeouts; SQLite busy/locked/readonly
+    if isinstance(error, exc.DBAPIError):
+        return error.connection_invalidated or getattr(error.orig, "sqlstate", None) in _UNAVAILABLE_SQLSTATES
+    return False
+
+
+# end concordance
 
 
 @cache
@@ -173,7 +236,7 @@ def apply_schema(engine: Engine | None = None) -> None:
 
 
 def ping(engine: Engine | None = None) -> None:
-    """SELECT 1; raises when the database cannot be reached (for /readyz)."""
+    """SELECT 1; raises when the database cannot be reached (for /readyz, which bounds the wait)."""
     with (engine or get_engine()).connect() as conn:
         conn.execute(text("SELECT 1"))
 

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import islice
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+
+from tasks_api.db import is_unavailable
 
 PROBLEM_BASE = "https://tasks-api.example/problems/"
 # Where routing.BodyRoute records a refused body for handle_request_validation (a request scope key).
 BODY_PROBLEM = "tasks_api.body_problem"
+# A 422 lists the first 20 problems found: never much larger than its request (spec "Validation").
+MAX_ERRORS = 20
+# "Try again in a second": the answer of every 503 (spec "Bad weather").
+RETRY_SOON = {"Retry-After": "1"}
+
+log = logging.getLogger("tasks_api")
 
 # slug -> (status, title): the fixed table of spec/README.md, identical in every port.
 PROBLEMS: dict[str, tuple[int, str]] = {
@@ -32,7 +43,9 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "unsupported-media-type": (415, "Unsupported media type"),
     "validation-error": (422, "Validation failed"),
     "idempotency-key-reused": (422, "Idempotency key reused"),
+    "login-throttled": (429, "Too many login attempts"),
     "internal-error": (500, "Internal server error"),
+    "not-implemented": (501, "Not implemented"),
     "service-unavailable": (503, "Service unavailable"),
 }
 
@@ -43,6 +56,7 @@ _SLUG_BY_STATUS = {
     405: "method-not-allowed",
     413: "payload-too-large",
     415: "unsupported-media-type",
+    501: "not-implemented",
     503: "service-unavailable",
 }
 
@@ -67,8 +81,8 @@ class Problem(Exception):
 
 
 def validation_problem(errors: Iterable[Mapping[str, str]]) -> Problem:
-    """A 422 validation-error listing every problem found (one item each, spec "Validation")."""
-    items = list(errors)
+    """A 422 validation-error listing the problems found (one item each, the first 20: spec "Validation")."""
+    items = list(islice(errors, MAX_ERRORS))
     return Problem("validation-error", f"The request has {len(items)} invalid part(s).", errors=items)
 
 
@@ -113,10 +127,10 @@ def error_item(loc: Sequence[str | int], detail: str) -> dict[str, str]:
     """One `errors` item from a Pydantic/FastAPI location: ("body", "title") -> {"pointer": "/title"}."""
     where, rest = loc[0], loc[1:]
     if where == "body":
-        return {"detail": detail, "pointer": _json_pointer(rest)}
+        return {"pointer": _json_pointer(rest), "detail": detail}  # the locator first (spec "Validation")
     if where == "header":
-        return {"detail": detail, "header": str(rest[0])}
-    return {"detail": detail, "parameter": str(rest[0]) if rest else str(where)}
+        return {"header": str(rest[0]), "detail": detail}
+    return {"parameter": str(rest[0]) if rest else str(where), "detail": detail}
 
 
 def _detail_of(error: Mapping[str, Any]) -> str:
@@ -144,10 +158,34 @@ async def handle_request_validation(request: Request, exc: Exception) -> Respons
     body_problem = request.scope.get(BODY_PROBLEM)
     if body_problem is not None:
         return problem_response(body_problem)
-    errors = list(exc.errors())
+    errors = exc.errors()
     if any(error.get("type") == "json_invalid" for error in errors):
         return problem_response(Problem("malformed-json", "The body is not valid JSON."))
     return problem_response(validation_problem(error_item(e["loc"], _detail_of(e)) for e in errors))
+
+
+# end concordance
+
+
+# concordance: bad-weather
+async def handle_database_error(request: Request, exc: Exception) -> Response:
+    """The database's bad weather is 503 with Retry-After and one log line naming the error; any other
+    database error is a bug, re-raised to the last-resort 500 (middleware.py), which logs its traceback."""
+    assert isinstance(exc, SQLAlchemyError)
+    if not is_unavailable(exc):
+        raise exc
+    # The class and SQLSTATE only: a driver's message may quote values, and bind parameters never reach a log.
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    log.warning(
+        "database unavailable: %s %s: %s (sqlstate %s) -> 503",
+        request.method,
+        request.url.path,
+        f"{type(cause).__module__}.{type(cause).__name__}",
+        getattr(cause, "sqlstate", None),
+    )
+    return problem_response(
+        Problem("service-unavailable", "The database is unavailable; retry shortly.", headers=RETRY_SOON)
+    )
 
 
 # end concordance
@@ -175,6 +213,7 @@ def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, handle_problem)
     app.add_exception_handler(RequestValidationError, handle_request_validation)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
+    app.add_exception_handler(SQLAlchemyError, handle_database_error)
 
 
 # end concordance

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tasks_api.errors import internal_error_response
+from tasks_api.errors import Problem, internal_error_response, problem_response
 
 EXPOSE_HEADERS = "ETag, Location, Link, X-Request-ID, Idempotent-Replayed"
 ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID"
@@ -98,6 +100,61 @@ class RequestContextMiddleware:
                     }
                 )
             )
+
+
+# RFC 9110 7.2 / RFC 3986 3.2.2: host[:port], a host being a reg-name, IPv4 or [IPv6]; never empty, since
+# an http URI has a host (RFC 9110 4.2.1). granian sends an empty Host for a request that had none.
+_HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]*)?")
+
+
+def origin_form(target: str) -> str:
+    """The path of an absolute-form request target (`http://host:port/path` -> `/path`)."""
+    return urlsplit(target).path or "/"
+
+
+class FramingMiddleware:
+    """The rules of RFC 9112 the servers leave to the application (spec "HTTP/1.1 framing"), checked the
+    same way under every server: HTTP/1.1 needs exactly one valid Host (400); Transfer-Encoding with
+    Content-Length or on HTTP/1.0 is 400 (RFC 9112 6.1), a transfer coding other than chunked is not
+    implemented (501), and the connection closes after either: the body cannot be trusted; an
+    absolute-form target is served as its path (uvicorn would route `http://host/healthz` as a path)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        hosts = [value for name, value in scope["headers"] if name == b"host"]
+        codings = [value for name, value in scope["headers"] if name == b"transfer-encoding"]
+        problem = None
+        if scope.get("http_version") == "1.1" and (
+            len(hosts) != 1 or not _HOST.fullmatch(hosts[0].decode("latin-1"))
+        ):
+            problem = Problem("bad-request", "HTTP/1.1 needs exactly one Host: host[:port].")
+        elif codings and (
+            scope.get("http_version") == "1.0" or any(n == b"content-length" for n, _ in scope["headers"])
+        ):
+            # RFC 9112 6.1: never both framings (granian lets chunked win), nor chunked on HTTP/1.0.
+            problem = Problem(
+                "bad-request",
+                "Transfer-Encoding with Content-Length or on HTTP/1.0.",
+                headers={"Connection": "close"},
+            )
+        elif codings and b",".join(codings).strip().lower() != b"chunked":
+            problem = Problem(
+                "not-implemented",
+                "Only the chunked transfer coding is implemented.",
+                headers={"Connection": "close"},
+            )
+        if problem is not None:
+            await problem_response(problem)(scope, receive, send)
+            return
+        if not scope["path"].startswith("/"):
+            scope["path"] = origin_form(scope["path"])
+            scope["raw_path"] = origin_form(scope.get("raw_path", b"").decode("latin-1")).encode("latin-1")
+        await self.app(scope, receive, send)
 
 
 # concordance: cors

@@ -95,3 +95,13 @@ class Event(Base):
     type: Mapped[str] = mapped_column(Text)
     data: Mapped[str] = mapped_column(Text)
     created_at: Mapped[str] = mapped_column(Text)
+
+
+class LoginFailure(Base):
+    """login_failures: failed logins per email (its SHA-256) in the current window (the login limit)."""
+
+    __tablename__ = "login_failures"
+
+    email_hash: Mapped[str] = mapped_column(Text, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_ends: Mapped[str] = mapped_column(Text)

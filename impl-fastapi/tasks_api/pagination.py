@@ -15,7 +15,7 @@ from fastapi import Request
 
 from tasks_api.errors import Problem, validation_problem
 
-_LIMIT = re.compile(r"[1-9][0-9]*")
+_LIMIT = re.compile(r"[0-9]+")  # decimal digits; leading zeros allowed ("05" is 5)
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,9 @@ def link_header(path: str, params: ListParams, next_cursor: str) -> str:
 
 def _parse(name: str, raw: str, errors: list[dict[str, str]]) -> Any:
     if name == "limit":
-        if _LIMIT.fullmatch(raw) and int(raw) <= 100:
-            return int(raw)
+        digits = raw.lstrip("0")
+        if _LIMIT.fullmatch(raw) and len(digits) <= 3 and 1 <= int(digits or "0") <= 100:
+            return int(digits)
         errors.append({"parameter": "limit", "detail": "must be an integer from 1 to 100"})
     elif name == "cursor":
         if 1 <= len(raw) <= 512:
@@ -115,7 +116,8 @@ def list_params(request: Request, names: tuple[str, ...]) -> ListParams:
         elif raws:
             values[name] = _parse(name, raws[0], errors)
             if name != "cursor":
-                given.append((name, raws[0]))
+                # The Link writes a limit back as the number it is (limit=05 -> limit=5).
+                given.append((name, str(values[name]) if name == "limit" else raws[0]))
     if errors:
         raise validation_problem(errors)
     return ListParams(

@@ -9,15 +9,25 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope
 
 from tasks_api.config import get_settings
-from tasks_api.errors import BODY_PROBLEM, Problem
+from tasks_api.errors import BODY_PROBLEM, MAX_ERRORS, Problem
+from tasks_api.security import authenticate, current_user
 
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+MAX_DEPTH = 32  # JSON nested deeper is malformed-json (RFC 8259 section 9 lets a parser limit nesting)
+# An answer given before the body was read closes the connection: the client may not send the body at all
+# (it waits for 100 Continue), or send it; either way its next bytes must never be read as a request.
+CLOSE = {"Connection": "close"}
+# RFC 5789 3.1: where PATCH is served, on OPTIONS and on a 415 to a PATCH, so a client finds the formats.
+ACCEPT_PATCH = "application/json, application/merge-patch+json"
 
 
 def _id_regex(maximum: int) -> str:
@@ -93,14 +103,18 @@ class RouteTable:
         """One OPTIONS route per path: 204 with `Allow`, no authentication (CORS preflights land here)."""
         router = APIRouter()
         for path, (_regex, methods) in self.paths.items():
-            allow = ", ".join(method for method in METHOD_ORDER if method in methods)
-            router.add_api_route(path, _options_endpoint(allow), methods=["OPTIONS"], name=f"options {path}")
+            headers = {"Allow": ", ".join(method for method in METHOD_ORDER if method in methods)}
+            if "PATCH" in methods:
+                headers["Accept-Patch"] = ACCEPT_PATCH
+            router.add_api_route(
+                path, _options_endpoint(headers), methods=["OPTIONS"], name=f"options {path}"
+            )
         return router
 
 
-def _options_endpoint(allow: str) -> Callable[[], Coroutine[Any, Any, Response]]:
+def _options_endpoint(headers: dict[str, str]) -> Callable[[], Coroutine[Any, Any, Response]]:
     async def options() -> Response:
-        return Response(status_code=204, headers={"Allow": allow})
+        return Response(status_code=204, headers=headers)
 
     return options
 
@@ -127,6 +141,8 @@ class BodyRoute(APIRoute):
     JSON), and ranks 401 above them. So the body is judged here; a refused body reaches FastAPI as
     an empty one, its dependencies (authentication) run first, and the missing body then makes
     FastAPI raise RequestValidationError, whose handler answers with the problem recorded here.
+    What the headers already refuse (declared size, media type) is refused without reading the body,
+    and a client that waits for `100 Continue` is authenticated first, so that a 401 comes at once.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -136,18 +152,57 @@ class BodyRoute(APIRoute):
         media_types = {"application/json"}
         if "PATCH" in self.methods:
             media_types.add("application/merge-patch+json")
+        authenticated = _depends_on(self.dependant, current_user)
+        model = self.body_field.field_info.annotation
+        members = (
+            frozenset(model.model_fields)
+            if isinstance(model, type) and issubclass(model, BaseModel)
+            else None
+        )
 
         async def judge_then_handle(request: Request) -> Response:
+            if authenticated and request.headers.get("expect", "").lower() == "100-continue":
+                try:
+                    await run_in_threadpool(authenticate, request.headers.get("authorization"))
+                except Problem as problem:
+                    problem.headers.update(CLOSE)
+                    raise
             try:
-                body = await read_body(request)
+                _check_declared_size(request)
                 _check_media_type(request, media_types)
+                body = await read_body(request)
                 parsed = parse_json(body)
             except Problem as problem:
                 request.scope[BODY_PROBLEM] = problem
                 return await handler(JudgedRequest(request.scope, request.receive, b""))
+            parsed = bounded_members(parsed, members)
             return await handler(JudgedRequest(request.scope, request.receive, body, parsed))
 
         return judge_then_handle
+
+
+def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
+    return any(dep.call is call or _depends_on(dep, call) for dep in dependant.dependencies)
+
+
+# concordance: validation
+def bounded_members(parsed: Any, members: frozenset[str] | None) -> Any:
+    """The body with at most 20 unknown members (the first ones): each is one 422 item, and Pydantic
+    would build an error object for every one of 100,000 before the 422 could be capped."""
+    if members is None or not isinstance(parsed, dict) or len(parsed) <= len(members) + MAX_ERRORS:
+        return parsed
+    kept: dict[str, Any] = {}
+    unknown = 0
+    for name, value in parsed.items():
+        if name in members:
+            kept[name] = value
+        elif unknown < MAX_ERRORS:
+            kept[name] = value
+            unknown += 1
+    return kept
+
+
+# end concordance
 
 
 # concordance: body-limits
@@ -155,9 +210,6 @@ async def read_body(request: Request) -> bytes:
     """The body, at most 1 MiB: a declared Content-Length over it is refused unread, a chunked body as
     soon as it passes it. A client that stops sending gets 400 bad-request (nothing is created)."""
     settings = get_settings()
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > settings.max_body_bytes:
-        raise _too_large(settings.max_body_bytes)
     chunks: list[bytes] = []
     size = 0
     try:
@@ -174,18 +226,30 @@ async def read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+def _check_declared_size(request: Request) -> None:
+    limit = get_settings().max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+
+
 def _too_large(limit: int) -> Problem:
-    # No "Connection: close": uvicorn would close at once, and a close while the client is still
-    # sending makes the kernel reset the connection, which can destroy the 413 before it is read.
-    # Kept open, the rest of the body is read and dropped by the server (or the keep-alive timeout ends it).
-    return Problem("payload-too-large", f"The body is over {limit} bytes.")
+    # The connection closes after a 413 (spec "HTTP/1.1 framing"): the rest of the body is never read as
+    # a request. The server lingers before closing (worker.py), so that the 413 is read, not reset.
+    return Problem("payload-too-large", f"The body is over {limit} bytes.", headers=CLOSE)
 
 
 def _check_media_type(request: Request, allowed: set[str]) -> None:
     content_type = request.headers.get("content-type")
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     if media_type not in allowed:
-        raise Problem("unsupported-media-type", f"Send the body as {' or '.join(sorted(allowed))}.")
+        # Judged from the header, before the body is read: the connection closes after the answer.
+        headers = (
+            {**CLOSE, "Accept-Patch": ACCEPT_PATCH} if "application/merge-patch+json" in allowed else CLOSE
+        )
+        raise Problem(
+            "unsupported-media-type", f"Send the body as {' or '.join(sorted(allowed))}.", headers=headers
+        )
 
 
 # end concordance
@@ -210,30 +274,30 @@ def parse_json(body: bytes) -> Any:
     except UnicodeDecodeError:
         raise Problem("malformed-json", "The body is not valid UTF-8.") from None
     except RecursionError:
-        raise Problem("malformed-json", "The body nests too deeply.") from None
+        # The C parser counts its own depth and gives up cleanly (no stack overflow) on 1 MiB of "[[[[".
+        raise Problem("malformed-json", f"The body nests deeper than {MAX_DEPTH} levels.") from None
     except ValueError as exc:  # JSONDecodeError, and NaN/Infinity
         raise Problem("malformed-json", f"The body is not JSON: {exc}.") from None
-    if _has_lone_surrogate(value):
-        raise Problem("malformed-json", "The body holds an unpaired surrogate escape.")
+    _check_depth_and_surrogates(value)
     return value
 
 
-# end concordance
-
-
-def _has_lone_surrogate(value: Any) -> bool:
-    # json.loads joins escaped pairs into one code point; any surrogate left is unpaired, and not UTF-8.
-    stack = [value]
+def _check_depth_and_surrogates(value: Any) -> None:
+    # One walk without recursion. json.loads joins escaped pairs into one code point; any surrogate left
+    # is unpaired, and not UTF-8.
+    stack = [(value, 0)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, str):
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
+                raise Problem("malformed-json", "The body holds an unpaired surrogate escape.") from None
+        elif isinstance(item, dict | list):
+            if depth == MAX_DEPTH:
+                raise Problem("malformed-json", f"The body nests deeper than {MAX_DEPTH} levels.")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+
+
+# end concordance

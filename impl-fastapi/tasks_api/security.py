@@ -6,6 +6,9 @@ import base64
 import hashlib
 import re
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -17,13 +20,14 @@ from fastapi import Depends, Header
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tasks_api.config import get_settings
 from tasks_api.db import Db, new_session, read_transaction, utc_now
-from tasks_api.errors import Problem
+from tasks_api.errors import RETRY_SOON, Problem
 from tasks_api.models import Token, User
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 AuthorizationHeader = Annotated[str | None, Header(alias="Authorization", include_in_schema=False)]
-_REALM = 'Bearer realm="tasks"'
+CHALLENGE = 'Bearer realm="tasks"'
 # concordance: password-hashing
 # The OWASP baseline the spec fixes; verification accepts any argon2 PHC string (parameters can rise).
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, salt_len=16)
@@ -32,15 +36,46 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len
 def hash_password(password: str) -> str:
     """An argon2id PHC string. CPU-bound (~tens of ms): only ever called from sync endpoints, which
     FastAPI runs in its threadpool, so the event loop keeps serving other requests meanwhile."""
-    return _hasher.hash(password)
+    with hashing():
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     """True when the password matches; False for a mismatch or a hash that is not argon2."""
+    with hashing():
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+# end concordance
+
+
+# concordance: login-limit
+@cache
+def _slots(concurrency: int) -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(concurrency)
+
+
+def hash_slots() -> threading.BoundedSemaphore:
+    """This process's argon2 slots (HASH_CONCURRENCY): a per-process bound on work, not shared state."""
+    return _slots(get_settings().hash_concurrency)
+
+
+@contextmanager
+def hashing() -> Iterator[None]:
+    """Hold one of the process's argon2 slots, or answer 503 when none frees up within a second: each hash
+    costs ~30 ms of CPU and 19 MiB, so a login storm would otherwise take every core and all memory."""
+    slots = hash_slots()
+    if not slots.acquire(timeout=1.0):  # a threadpool thread waits: sync endpoints only
+        raise Problem(
+            "service-unavailable", "Too many passwords are being checked; retry shortly.", headers=RETRY_SOON
+        )
     try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+        yield
+    finally:
+        slots.release()
 
 
 # end concordance
@@ -49,7 +84,7 @@ def verify_password(password_hash: str, password: str) -> bool:
 @cache
 def dummy_hash() -> str:
     """A hash to verify against when the email is unknown, so timing does not reveal which emails exist."""
-    return hash_password("not-a-password-of-anyone")
+    return _hasher.hash("not-a-password-of-anyone")  # once per process, outside the cap
 
 
 # concordance: bearer-auth
@@ -83,7 +118,7 @@ def _authentication_required() -> Problem:
     return Problem(
         "authentication-required",
         "Send Authorization: Bearer <token>.",
-        headers={"WWW-Authenticate": _REALM},
+        headers={"WWW-Authenticate": CHALLENGE},
     )
 
 
@@ -92,7 +127,7 @@ def invalid_token() -> Problem:
     return Problem(
         "invalid-token",
         "The token is unknown, expired or revoked.",
-        headers={"WWW-Authenticate": f'{_REALM}, error="invalid_token"'},
+        headers={"WWW-Authenticate": f'{CHALLENGE}, error="invalid_token"'},
     )
 
 
@@ -134,13 +169,18 @@ CurrentUser = Annotated[Principal, Depends(current_user)]
 # end concordance
 
 
+def authenticate(authorization: str | None) -> Principal:
+    """The current_user check with a session of its own, closed at once (blocking: threadpool)."""
+    with new_session() as db:
+        return _principal(db, authorization)
+
+
 def stream_user(authorization: AuthorizationHeader = None) -> Principal:
     """FastAPI dependency for long responses (GET /events): the same check with a session of its own,
     closed at once. The request's session (get_db) would be closed only when the response ends, and
     FastAPI runs that clean-up in a thread outside the threadpool's limit: a thousand streams ending
     together would start a thousand threads."""
-    with new_session() as db:
-        return _principal(db, authorization)
+    return authenticate(authorization)
 
 
 StreamUser = Annotated[Principal, Depends(stream_user)]

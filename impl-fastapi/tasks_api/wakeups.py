@@ -9,6 +9,10 @@ import weakref
 from collections.abc import Iterator
 
 import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from tasks_api.config import get_settings
 
 log = logging.getLogger("tasks_api")
 
@@ -82,14 +86,19 @@ class Wakeups:
 
     # concordance: event-stream
     async def _listen(self) -> None:
-        # Reconnects forever: Redis is a signal, never the source of truth, so while it is away
-        # streams fall back to polling and nothing is lost. Logged once per outage, not per retry.
+        # Resubscribes every EVENTS_POLL_SECONDS while it fails: Redis is a signal, never the source of
+        # truth, so while it is away streams poll and nothing is lost, and once it is back they are
+        # woken again. Logged once per outage, not per attempt. Connecting and subscribing are bounded by
+        # 0.5 s, without retry; the subscription's read itself has no timeout (it waits for messages).
         failing = False
         while True:
             try:
-                client = redis.asyncio.Redis.from_url(self.redis_url, socket_connect_timeout=2)
+                client = redis.asyncio.Redis.from_url(
+                    self.redis_url, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
+                )
                 async with client, client.pubsub() as pubsub:
-                    await pubsub.psubscribe(CHANNEL_PATTERN)
+                    async with asyncio.timeout(0.5):
+                        await pubsub.psubscribe(CHANNEL_PATTERN)
                     if failing:
                         log.info("live events: Redis subscription restored")
                         failing = False
@@ -100,9 +109,11 @@ class Wakeups:
                                 self.wake(int(suffix))
             except Exception as exc:  # any failure (even a bad REDIS_URL): poll meanwhile
                 if not failing:
-                    log.warning("live events: no Redis subscription (%s); streams poll meanwhile", exc)
+                    log.warning(
+                        "live events: no Redis subscription (%s); streams poll meanwhile", type(exc).__name__
+                    )
                     failing = True
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(get_settings().events_poll_seconds)
 
 
 # end concordance

@@ -12,7 +12,7 @@ def test_schema_applies_twice_with_the_sqlite_rule(configure):
     db.apply_schema()
     db.apply_schema()  # idempotent
     tables = set(inspect(db.get_engine()).get_table_names())
-    assert {"users", "tokens", "projects", "tasks", "idempotency_keys", "events"} <= tables
+    assert {"users", "tokens", "projects", "tasks", "idempotency_keys", "events", "login_failures"} <= tables
     with db.get_engine().connect() as conn:
         ddl = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'tasks'")).scalar_one()
     assert "INTEGER PRIMARY KEY AUTOINCREMENT" in ddl and "GENERATED" not in ddl
@@ -21,7 +21,7 @@ def test_schema_applies_twice_with_the_sqlite_rule(configure):
 def test_schema_is_split_on_semicolon_lines():
     sql = (db.get_settings().spec_dir / "schema.sql").read_text()
     statements = db.schema_statements(sql, sqlite=False)
-    assert len(statements) == 10  # six tables (events included), four indexes
+    assert len(statements) == 11  # seven tables (events and login_failures included), four indexes
     assert all("CREATE " in statement and not statement.endswith(";") for statement in statements)
 
 
@@ -29,7 +29,7 @@ def test_every_sqlite_connection_has_the_pragmas(configure):
     db.apply_schema()
     with db.get_engine().connect() as conn:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000  # DATABASE_TIMEOUT_SECONDS
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+
 from fastapi import APIRouter, Response
 from sqlalchemy.exc import SQLAlchemyError
 
+from tasks_api import db
 from tasks_api.config import get_settings
-from tasks_api.db import ping
-from tasks_api.errors import Problem
+from tasks_api.errors import RETRY_SOON, Problem
 from tasks_api.responses import json_response, render
 from tasks_api.routing import BodyRoute
 from tasks_api.schemas import Health, Readiness
@@ -23,13 +27,23 @@ async def get_health() -> Response:
     return json_response(render(Health()))
 
 
+@cache
+def _pinger() -> ThreadPoolExecutor:
+    # Threads of their own, not the request threadpool: a probe neither waits for a thread that stuck
+    # requests hold, nor takes one from them. A ping stuck on a hung database is freed by the watchdog.
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="readyz")
+
+
 @router.api_route("/readyz", methods=["GET", "HEAD"])
-def get_readiness() -> Response:
+async def get_readiness() -> Response:
     """Readiness (the database answers)"""
+    # A bounded wait: given up after one second, whatever the database does (a probe that hangs is no
+    # answer). The ping itself runs on; its connection is bounded by DATABASE_TIMEOUT_SECONDS.
+    ping = asyncio.get_running_loop().run_in_executor(_pinger(), db.ping)
     try:
-        ping()
-    except SQLAlchemyError:
-        raise Problem("service-unavailable", "The database cannot be reached.") from None
+        await asyncio.wait_for(ping, timeout=1.0)
+    except (SQLAlchemyError, TimeoutError):
+        raise Problem("service-unavailable", "The database does not answer.", headers=RETRY_SOON) from None
     return json_response(render(Readiness()))
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
+from starlette.datastructures import MutableHeaders
+from starlette.types import Message, Receive, Scope, Send
 
 from tasks_api.config import get_settings
 from tasks_api.errors import Problem
@@ -19,6 +21,22 @@ _MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; char
 HTML = "text/html; charset=utf-8"
 
 
+class PageResponse(FileResponse):
+    """FileResponse without validators: Starlette sends ETag and Last-Modified but never answers
+    If-None-Match or If-Modified-Since with 304, and the spec wants no validator it would not honour
+    (the pages are small). Dropped as the headers are sent, so Starlette's If-Range logic still works."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_without_validators(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                del headers["etag"]
+                del headers["last-modified"]
+            await send(message)
+
+        await super().__call__(scope, receive, send_without_validators)
+
+
 def _file(path: Path, media_type: str) -> FileResponse:
     # Sync endpoints (threadpool) for the stat; FileResponse then streams the file in chunks, also off the
     # event loop. A missing file is 404 not-found, like an unknown id.
@@ -28,7 +46,7 @@ def _file(path: Path, media_type: str) -> FileResponse:
         found = None
     if found is None or not stat.S_ISREG(found.st_mode):
         raise Problem("not-found", "No page lives at this path.")
-    return FileResponse(path, media_type=media_type, stat_result=found)
+    return PageResponse(path, media_type=media_type, stat_result=found)
 
 
 @router.api_route("/", methods=["GET", "HEAD"])
