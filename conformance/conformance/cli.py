@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from conformance import report, slowloris
-from conformance.layers import LAYERS, run_layer
+from conformance.layers import LAYERS, MATRIX_LAYERS, run_layer
 from conformance.matrix import Column, run_column
 from conformance.mixed import run_mixed
 from conformance.paths import DEFAULT_REPORT_DIR, DEFAULT_SECRET_KEY
@@ -20,12 +20,17 @@ from conformance.settings import (
 )
 
 
-def _layers(value: str) -> list[str]:
+def _layers(value: str, known: tuple[str, ...] = LAYERS) -> list[str]:
     layers = [layer.strip() for layer in value.split(",") if layer.strip()]
-    unknown = set(layers) - set(LAYERS)
+    unknown = set(layers) - set(known)
     if unknown or not layers:
-        raise argparse.ArgumentTypeError(f"layers are a comma-separated subset of {','.join(LAYERS)}")
+        raise argparse.ArgumentTypeError(f"layers are a comma-separated subset of {','.join(known)}")
     return layers
+
+
+def _matrix_layers(value: str) -> tuple[str, ...]:
+    chosen = _layers(value, MATRIX_LAYERS)
+    return tuple(layer for layer in MATRIX_LAYERS if layer in chosen)  # always in the matrix's order
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=["all", "first"],
         default="all",
         help="every [[start]] of each port (default), or only its first (its production server)",
+    )
+    matrix.add_argument(
+        "--layers",
+        type=_matrix_layers,
+        default=MATRIX_LAYERS,
+        help=f"the layers to run (default: {','.join(MATRIX_LAYERS)}); rows of the others show '-'",
     )
     matrix.add_argument(
         "--redis-url",
@@ -120,14 +131,16 @@ def _matrix(args: argparse.Namespace) -> int:
     columns = []
     if args.mixed:
         print(f"== mixed: {', '.join(port.name for port in ports)} behind the gateway on {args.database}")
-        column = run_mixed(ports, args.database, postgres_url, args.report_dir, args.redis_url)
+        column = run_mixed(ports, args.database, postgres_url, args.report_dir, args.redis_url, args.layers)
         _print_timing(column)
         # Beside the per-port columns of an earlier `conformance matrix` into the same directory, if any.
         columns = [*report.previous_columns(args.database, args.report_dir), column]
     for port in [] if args.mixed else ports:
         for start in port.starts if args.starts == "all" else port.starts[:1]:
             print(f"== {port.name} ({start.name}) on {args.database}", flush=True)
-            column = run_column(port, start, args.database, postgres_url, args.report_dir, args.redis_url)
+            column = run_column(
+                port, start, args.database, postgres_url, args.report_dir, args.redis_url, args.layers
+            )
             _print_timing(column)
             columns.append(column)
     report.write(columns, args.database, args.report_dir)

@@ -1,8 +1,10 @@
-"""Run one layer of the suite (contract, behaviour, transport) against a base URL as a subprocess."""
+"""Run one layer of the suite (contract, behaviour, transport, faults) as a subprocess; read its JUnit XML."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -13,20 +15,25 @@ from conformance.junit import Tally, tally
 from conformance.paths import (
     BEHAVIOUR_TESTS,
     CONFORMANCE_DIR,
+    FAULTS_TESTS,
     SCHEMATHESIS_CONFIG,
     SPEC_DIR,
     TRANSPORT_TESTS,
     behaviour_modules,
+    faults_modules,
 )
-from conformance.settings import ServerSettings
+from conformance.settings import FaultsTarget, ServerSettings
 
 LAYERS = ("contract", "behaviour", "transport")
+# The matrix's layers: the three above against the column's server, then the faults layer, which starts
+# servers of its own (it needs to know the column, not only a URL: `conformance run` cannot run it).
+MATRIX_LAYERS = (*LAYERS, "faults")
 
 # The cross-port tests of the gateway column (`conformance matrix --mixed`): they need every port's URL.
 MIXED_TESTS = CONFORMANCE_DIR / "tests" / "mixed"
 
 # Upper bounds per layer, so that a hung server fails its column instead of hanging the matrix.
-TIMEOUTS = {"contract": 900, "behaviour": 900, "transport": 300, "mixed": 600}
+TIMEOUTS = {"contract": 900, "behaviour": 900, "transport": 300, "mixed": 600, "faults": 600}
 
 
 def mixed_modules() -> list[str]:
@@ -51,7 +58,13 @@ class LayerResult:
 
 
 def _command(
-    layer: str, base_url: str, junit: Path, settings: ServerSettings, port_urls: dict[str, str]
+    layer: str,
+    base_url: str,
+    junit: Path,
+    settings: ServerSettings,
+    port_urls: dict[str, str],
+    faults: FaultsTarget | None,
+    tests: list[Path] | None = None,
 ) -> list[str]:
     if layer == "contract":
         schemathesis = str(Path(sys.executable).with_name("schemathesis"))
@@ -60,29 +73,74 @@ def _command(
             "--url", base_url, "--workers", "1",
             "--report", "junit", "--report-junit-path", str(junit),
         ]  # fmt: skip
-    tests = {"behaviour": BEHAVIOUR_TESTS, "transport": TRANSPORT_TESTS, "mixed": MIXED_TESTS}[layer]
+    default = {"behaviour": BEHAVIOUR_TESTS, "transport": TRANSPORT_TESTS, "mixed": MIXED_TESTS}.get(layer)
+    paths = [str(path) for path in (tests or [default or FAULTS_TESTS])]
     urls = ",".join(f"{name}={url}" for name, url in port_urls.items())
     extra = {
         "mixed": [f"--port-urls={urls}"],
         # Two test processes, one module each at a time: the modules share nothing (every test makes its
         # own users), so this cuts the layer's wall time by about a third on two cores.
         "behaviour": ["-n", "2", "--dist", "loadfile"],
+        "faults": faults.pytest_args(junit.parent) if faults else [],
     }.get(layer, [])
     return [
-        sys.executable, "-m", "pytest", str(tests), "--rootdir", str(CONFORMANCE_DIR), "-q", "-rf",
+        sys.executable, "-m", "pytest", *paths, "--rootdir", str(CONFORMANCE_DIR), "-q", "-rf",
         "--base-url", base_url, *settings.pytest_args(), *extra, "--junitxml", str(junit),
     ]  # fmt: skip
 
 
-def _rows(layer: str, junit: Path) -> dict[str, Tally]:
-    if layer == "behaviour":
-        found = tally(junit, by_module=True)
-        # Every module gets a row, even one whose tests never ran (a collection error, a crash).
-        return {module: found.get(module, Tally()) for module in behaviour_modules()}
-    if layer == "mixed":
-        found = tally(junit, by_module=True)
-        return {module: found.get(module, Tally()) for module in mixed_modules()}
-    return {layer: tally(junit, by_module=False).get("all", Tally())}
+def faults_lanes(database: str) -> dict[str, list[str]]:
+    """The faults layer's two lanes: the modules each of two pytest processes runs, in order.
+
+    The lanes run side by side, each experiment with servers of its own but for the storms, which
+    share one (so both storms are in one lane, one process). What the lanes overlap is starting
+    servers, registering users and reading records back: the phases that load the machine or measure a
+    bound take the `quiet` lock (conformance/quiet.py), one at a time. The crash and SIGTERM
+    experiments even the lanes out: with PostgreSQL the database and Redis lane is the long one.
+    (pytest-xdist's --dist loadgroup would do this, but it cannot group under pytest 9.2: it renames
+    items by `_nodeid`, which pytest no longer reads.)
+    """
+    lanes = {"storms": ["test_write_storm", "test_login_storm"], "faults": ["test_database", "test_redis"]}
+    lanes["storms" if database == "postgres" else "faults"] += ["test_crash", "test_shutdown"]
+    placed = {module for modules in lanes.values() for module in modules}
+    lanes["faults"] += [module for module in faults_modules() if module not in placed]  # a new experiment
+    return lanes
+
+
+def _invocations(
+    layer: str,
+    base_url: str,
+    report_dir: Path,
+    settings: ServerSettings,
+    port_urls: dict[str, str],
+    faults: FaultsTarget | None,
+) -> list[tuple[list[str], Path]]:
+    """The command(s) of a layer, each with its JUnit path: one, or one per lane for the faults layer."""
+    if layer != "faults":
+        junit = report_dir / f"{layer}.xml"
+        return [(_command(layer, base_url, junit, settings, port_urls, faults), junit)]
+    invocations = []
+    for lane, modules in faults_lanes(faults.database if faults else "sqlite").items():
+        junit = report_dir / f"faults-{lane}.xml"
+        tests = [FAULTS_TESTS / f"{module}.py" for module in modules]
+        invocations.append((_command(layer, base_url, junit, settings, port_urls, faults, tests), junit))
+    return invocations
+
+
+def _rows(layer: str, junits: list[Path]) -> dict[str, Tally]:
+    found: dict[str, Tally] = {}
+    for junit in junits:
+        for key, counts in tally(junit, by_module=layer in ("behaviour", "mixed", "faults")).items():
+            merged = found.setdefault(key, Tally())
+            merged.passed += counts.passed
+            merged.failed += counts.failed
+            merged.skipped += counts.skipped
+            merged.failures += counts.failures
+    # Every module gets a row, even one whose tests never ran (a collection error, a crash).
+    modules = {"behaviour": behaviour_modules, "mixed": mixed_modules, "faults": faults_modules}.get(layer)
+    if modules:
+        return {module: found.get(module, Tally()) for module in modules()}
+    return {layer: found.get("all", Tally())}
 
 
 def run_layer(
@@ -92,33 +150,54 @@ def run_layer(
     settings: ServerSettings,
     log: Path | None = None,
     port_urls: dict[str, str] | None = None,
+    faults: FaultsTarget | None = None,
 ) -> LayerResult:
     """Run `layer`; its JUnit XML goes to report_dir/<layer>.xml, its output to `log` (or the console).
 
-    `port_urls` (name to base URL of each port behind the gateway) is for the `mixed` layer alone.
+    `port_urls` (name to base URL of each port behind the gateway) is for the `mixed` layer alone;
+    `faults` (what to start) for the `faults` layer, whose lanes write faults-<lane>.xml and .log, then
+    `log` gets both; its figures and server logs go to report_dir too.
     """  # fmt: skip
     report_dir.mkdir(parents=True, exist_ok=True)
-    junit = report_dir / f"{layer}.xml"
-    junit.unlink(missing_ok=True)
+    invocations = _invocations(layer, base_url, report_dir, settings, port_urls or {}, faults)
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "conformance.hooks", "PYTHONUNBUFFERED": "1"}
     started = time.monotonic()
     note = ""
-    with open(log, "w") if log else open(os.devnull, "w") as sink:
-        output = sink if log else None
-        try:
-            completed = subprocess.run(
-                _command(layer, base_url, junit, settings, port_urls or {}),
+    logs = [log] if log and len(invocations) == 1 else [junit.with_suffix(".log") for _, junit in invocations]
+    with contextlib.ExitStack() as stack:
+        processes = []
+        sinks = logs if log else [None] * len(invocations)
+        for (command, junit), path in zip(invocations, sinks, strict=True):
+            junit.unlink(missing_ok=True)
+            sink = stack.enter_context(open(path, "w")) if path else None
+            # A session of its own: on a timeout (or Ctrl-C) the tool goes with every process it started
+            # (pytest-xdist's workers), not only the one we know.
+            process = subprocess.Popen(
+                command,
                 cwd=CONFORMANCE_DIR,
                 env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT if log else None,
-                timeout=TIMEOUTS[layer],
-                check=False,
+                stdout=sink,
+                stderr=subprocess.STDOUT if sink else None,
+                start_new_session=True,
             )
-            returncode = completed.returncode
+            processes.append(process)
+        deadline = started + TIMEOUTS[layer]
+        returncode = 0
+        try:
+            for process in processes:
+                status = process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+                returncode = returncode or status
         except subprocess.TimeoutExpired:
             returncode, note = -1, f"timed out after {TIMEOUTS[layer]} s"
-    rows = _rows(layer, junit)
+        finally:
+            for process in processes:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    if log and len(invocations) > 1:
+        # One log for the layer, lane after lane (the lanes wrote their own while running side by side).
+        log.write_text("".join(f"== {path.stem}\n{path.read_text(errors='replace')}\n" for path in logs))
+    rows = _rows(layer, [junit for _, junit in invocations])
     if returncode != 0 and not any(row.failed for row in rows.values()):
         # The tool failed without a failing test case (crash, usage error, timeout): blame every row.
         note = note or f"exit status {returncode} without a failing test case"

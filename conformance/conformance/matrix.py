@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from conformance import server
+from conformance import figures, logcheck, server
 from conformance.database import DatabaseError, postgres_database, sqlite_database
 from conformance.junit import Tally
-from conformance.layers import LAYERS, mixed_modules, run_layer
-from conformance.paths import SPEC_DIR, WEB_DIR, behaviour_modules
+from conformance.layers import MATRIX_LAYERS, mixed_modules, run_layer
+from conformance.paths import SPEC_DIR, WEB_DIR, behaviour_modules, faults_modules
 from conformance.ports import Port, Start
-from conformance.settings import ServerSettings
+from conformance.processes import kill_leftovers
+from conformance.settings import FaultsTarget, ServerSettings
 
 ALLOWED_ORIGIN = "https://allowed.example"
 
@@ -26,8 +29,9 @@ EVENTS_STREAM_SECONDS = 8
 
 
 def row_names(mixed: bool = False) -> list[str]:
-    """The matrix rows, top to bottom; the mixed column adds its cross-port modules before shutdown."""
-    return ["contract", *behaviour_modules(), "transport", *(mixed_modules() if mixed else []), "shutdown"]
+    """The matrix rows, top to bottom; the mixed column adds its cross-port modules before the faults."""
+    cross = mixed_modules() if mixed else []
+    return ["contract", *behaviour_modules(), "transport", *cross, *faults_modules(), "shutdown", "logs"]
 
 
 @dataclass
@@ -39,6 +43,7 @@ class Column:
     seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     mixed: bool = False  # the gateway column, with the cross-port rows
+    figures: dict[str, Any] = field(default_factory=dict)  # the faults layer's, by experiment
 
     def fail_all(self, reason: str) -> None:
         """Mark every row not yet filled as failed for `reason`."""
@@ -78,7 +83,13 @@ def setup(port: Port, log: Path) -> str | None:
 
 
 def run_column(
-    port: Port, start: Start, kind: str, postgres_url: str | None, report_dir: Path, redis_url: str = ""
+    port: Port,
+    start: Start,
+    kind: str,
+    postgres_url: str | None,
+    report_dir: Path,
+    redis_url: str = "",
+    layers: tuple[str, ...] = MATRIX_LAYERS,
 ) -> Column:
     """Set up, serve on a fresh database, run every layer, stop; a port's fault fails cells, never raises."""
     column = Column(column_name(port, start))
@@ -88,12 +99,38 @@ def run_column(
     if reason:
         column.fail_all(reason)
         return column
+    faults = FaultsTarget((port.name,), start.name, False, kind, postgres_url or "", redis_url)
     try:
         with fresh_database(kind, postgres_url) as database_url:
-            _serve_and_test(port, start, database_url, out, column, redis_url)
+            _serve_and_test(port, start, database_url, out, column, redis_url, layers, faults)
     except DatabaseError as exc:
         column.fail_all(str(exc))
+    check_logs(column, out, ["server.log"])
     return column
+
+
+def run_faults(
+    column: Column, base_url: str, out: Path, settings: ServerSettings, faults: FaultsTarget
+) -> None:
+    """The faults layer (its own servers, or the mixed column's gateway), its rows and its figures."""
+    # A report directory used before must not lend this run its logs or figures.
+    shutil.rmtree(out / figures.FIGURES_DIR, ignore_errors=True)
+    (out / figures.MERGED).unlink(missing_ok=True)
+    result = run_layer("faults", base_url, out, settings, log=out / "faults.log", faults=faults)
+    leftovers = kill_leftovers(out / figures.FIGURES_DIR)
+    if leftovers:
+        column.notes.append(f"faults: servers left running, killed: {leftovers}")
+    column.cells.update(result.rows)
+    column.seconds["faults"] = result.seconds
+    if result.note:
+        column.notes.append(f"faults: {result.note}")
+    column.figures = figures.merge(out)
+
+
+def check_logs(column: Column, out: Path, names: list[str]) -> None:
+    """The `logs` row, once every server of the column has stopped (unless the column never ran)."""
+    if "logs" not in column.cells:
+        column.cells["logs"] = logcheck.check(out, names)
 
 
 def new_settings(redis_url: str = "") -> ServerSettings:
@@ -121,7 +158,14 @@ def server_env(port: Port, database_url: str, settings: ServerSettings) -> dict[
 
 
 def _serve_and_test(
-    port: Port, start: Start, database_url: str, out: Path, column: Column, redis_url: str
+    port: Port,
+    start: Start,
+    database_url: str,
+    out: Path,
+    column: Column,
+    redis_url: str,
+    layers: tuple[str, ...],
+    faults: FaultsTarget,
 ) -> None:
     settings = new_settings(redis_url)
     env = server_env(port, database_url, settings)
@@ -131,7 +175,10 @@ def _serve_and_test(
         if not_ready:
             column.fail_all(f"{not_ready}; server log tail:\n{server.log_tail(running.log)}")
             return
-        for layer in LAYERS:
+        for layer in layers:
+            if layer == "faults":
+                run_faults(column, running.base_url, out, settings, faults)
+                continue
             result = run_layer(layer, running.base_url, out, settings, log=out / f"{layer}.log")
             column.cells.update(result.rows)
             column.seconds[layer] = result.seconds

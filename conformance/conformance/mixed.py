@@ -9,15 +9,21 @@ from conformance import server
 from conformance.database import DatabaseError
 from conformance.gateway import Gateway
 from conformance.junit import Tally
-from conformance.layers import LAYERS, run_layer
-from conformance.matrix import Column, fresh_database, new_settings, server_env, setup
+from conformance.layers import MATRIX_LAYERS, run_layer
+from conformance.matrix import Column, check_logs, fresh_database, new_settings, run_faults, server_env, setup
 from conformance.ports import Port
+from conformance.settings import FaultsTarget
 
 MIXED = "mixed"
 
 
 def run_mixed(
-    ports: list[Port], kind: str, postgres_url: str | None, report_dir: Path, redis_url: str = ""
+    ports: list[Port],
+    kind: str,
+    postgres_url: str | None,
+    report_dir: Path,
+    redis_url: str = "",
+    layers: tuple[str, ...] = MATRIX_LAYERS,
 ) -> Column:
     """Set up every port, serve them all on one fresh database behind the gateway, run every layer, stop."""
     column = Column(MIXED, mixed=True)
@@ -28,15 +34,26 @@ def run_mixed(
         if reason:
             column.fail_all(f"{port.name}: {reason}")
             return column
+    names = tuple(port.name for port in ports)
+    faults = FaultsTarget(names, "", True, kind, postgres_url or "", redis_url)
     try:
         with fresh_database(kind, postgres_url) as database_url:
-            _serve_and_test(ports, database_url, out, column, redis_url)
+            _serve_and_test(ports, database_url, out, column, redis_url, layers, faults)
     except DatabaseError as exc:
         column.fail_all(str(exc))
+    check_logs(column, out, [f"{name}.log" for name in names])
     return column
 
 
-def _serve_and_test(ports: list[Port], database_url: str, out: Path, column: Column, redis_url: str) -> None:
+def _serve_and_test(
+    ports: list[Port],
+    database_url: str,
+    out: Path,
+    column: Column,
+    redis_url: str,
+    layers: tuple[str, ...],
+    faults: FaultsTarget,
+) -> None:
     # One SECRET_KEY for all: a cursor signed by one port verifies on another; one Redis (or none).
     settings = new_settings(redis_url)
     running: dict[str, server.Server] = {}
@@ -67,7 +84,11 @@ def _serve_and_test(ports: list[Port], database_url: str, out: Path, column: Col
             column.fail_all(f"gateway: {not_ready}; nginx error log tail:\n{tail}")
             return
         port_urls = {name: instance.base_url for name, instance in running.items()}
-        for layer in (*LAYERS, "mixed"):
+        # The cross-port tests after the three layers; the faults layer last, before the shutdown: its storms
+        # go through this gateway, and its own servers (a port it kills) are separate.
+        # (`--layers faults` alone skips the cross-port tests too.)
+        ordered = [layer for layer in MATRIX_LAYERS if layer != "faults" and layer in layers]
+        for layer in (*ordered, "mixed") if ordered else ():
             result = run_layer(
                 layer, gateway.base_url, out, settings, log=out / f"{layer}.log", port_urls=port_urls
             )
@@ -75,6 +96,8 @@ def _serve_and_test(ports: list[Port], database_url: str, out: Path, column: Col
             column.seconds[layer] = result.seconds
             if result.note:
                 column.notes.append(f"{layer}: {result.note}")
+        if "faults" in layers:
+            run_faults(column, gateway.base_url, out, settings, faults)
         column.cells["shutdown"] = _stop_all(gateway, running, column)
     finally:
         # Whatever happened, leave no nginx, server or worker behind.

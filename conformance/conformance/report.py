@@ -5,18 +5,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conformance import figures
 from conformance.junit import Tally
 from conformance.matrix import Column, row_names
 
 
 def cell_text(tally: Tally | None) -> str:
-    """`pass 12` all passed, `FAIL 2/12` some failed, `ERROR` could not run, `-` not attempted."""
+    """`pass 12` all passed, `FAIL 2/12` some failed, `ERROR` could not run, `skip` not for this column,
+    `-` not attempted."""
     if tally is None:
         return "-"
     if tally.broken:
         return "ERROR"
     if tally.failed:
         return f"FAIL {tally.failed}/{tally.total}"
+    if tally.skipped and not tally.passed:
+        return "skip"  # every case of the row skipped, for the column's configuration (e.g. SQLite)
     return f"pass {tally.passed}"
 
 
@@ -57,6 +61,9 @@ def markdown(columns: list[Column], database: str) -> str:
             if tally and tally.failures:
                 lines.append(f"- **{row}**: " + "; ".join(tally.failures[:20]))
         lines.extend(f"- note: {note}" for note in column.notes)
+        if column.figures:
+            lines += ["", "Faults figures (faults.json):", ""]
+            lines += [f"- {line}" for line in figures.summary(column.figures).splitlines()]
     return "\n".join(lines) + "\n"
 
 
@@ -72,10 +79,12 @@ def as_json(columns: list[Column], database: str) -> dict[str, object]:
                 "ok": all(not tally.failed for tally in column.cells.values()),
                 "seconds": {layer: round(seconds, 1) for layer, seconds in column.seconds.items()},
                 "notes": column.notes,
+                "faults": column.figures,
                 "cells": {
                     row: {
                         "passed": tally.passed,
                         "failed": tally.failed,
+                        "skipped": tally.skipped,
                         "broken": tally.broken,
                         "failures": tally.failures,
                     }
@@ -100,11 +109,21 @@ def previous_columns(database: str, report_dir: Path) -> list[Column]:
         if entry.get("mixed") or entry.get("name") == "mixed":
             continue  # this run brings the new one
         cells = {
-            row: Tally(cell["passed"], cell["failed"], failures=cell["failures"], broken=cell["broken"])
+            row: Tally(
+                cell["passed"],
+                cell["failed"],
+                cell.get("skipped", 0),
+                failures=cell["failures"],
+                broken=cell["broken"],
+            )
             for row, cell in entry.get("cells", {}).items()
         }
         column = Column(
-            entry["name"], cells=cells, seconds=entry.get("seconds", {}), notes=entry.get("notes", [])
+            entry["name"],
+            cells=cells,
+            seconds=entry.get("seconds", {}),
+            notes=entry.get("notes", []),
+            figures=entry.get("faults", {}),
         )
         columns.append(column)
     return columns

@@ -1,8 +1,9 @@
-"""What the server under test was started with, as far as the suite must know it (key, event timings)."""
+"""What the server under test was started with (key, event timings), and what the faults layer starts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from conformance.paths import DEFAULT_SECRET_KEY
 
@@ -28,3 +29,28 @@ class ServerSettings:
             f"--events-heartbeat-seconds={self.events_heartbeat_seconds}",
             f"--events-stream-seconds={self.events_stream_seconds}",
         ]
+
+
+@dataclass(frozen=True)
+class FaultsTarget:
+    """What the faults layer starts its own servers from: the column's ports, start, database and Redis."""
+
+    ports: tuple[str, ...]  # the column's port; in the mixed column every port
+    start: str = ""  # the [[start]] a per-port column runs ("" in the mixed column: each port's first)
+    mixed: bool = False  # the mixed column: the storms go through its gateway (the layer's --base-url)
+    database: str = "sqlite"
+    postgres_url: str = ""  # where the layer may create (and drop) its own databases
+    redis_url: str = ""
+
+    def pytest_args(self, report_dir: Path) -> list[str]:
+        """The options of tests/faults/conftest.py."""
+        args = [
+            f"--faults-ports={','.join(self.ports)}",
+            f"--database-kind={self.database}",
+            f"--faults-report-dir={report_dir.resolve()}",
+        ]
+        args += [f"--faults-start={self.start}"] if self.start else []
+        args += ["--faults-mixed"] if self.mixed else []
+        args += [f"--postgres-url={self.postgres_url}"] if self.postgres_url else []
+        args += [f"--redis-url={self.redis_url}"] if self.redis_url else []
+        return args
