@@ -1,8 +1,38 @@
 """gunicorn settings for the Django port; the schema is applied once, in the master, before serving."""
 
 import os
+import socket
+from typing import Any
 
+from gunicorn import util
 from gunicorn.arbiter import Arbiter
+from gunicorn.workers.gthread import ThreadWorker
+
+
+class _DatedSocket:
+    """The client socket as handle_error sees it: a Date header goes in after the status line."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def sendall(self, data: bytes) -> None:
+        status_line, _, rest = data.partition(b"\r\n")
+        self._sock.sendall(status_line + b"\r\nDate: " + util.http_date().encode() + b"\r\n" + rest)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+class DatedErrorsWorker(ThreadWorker):
+    """gthread, whose own answers (400 for a request it cannot parse, 414, 431, 501) carry a Date too.
+
+    gunicorn's util.write_error writes its small error page without Date, although RFC 9110 6.6.1 wants
+    one on every response; handle_error is the worker's documented place for those answers.
+    """
+
+    def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: Exception) -> None:
+        super().handle_error(req, _DatedSocket(client), addr, exc)  # type: ignore[arg-type]
+
 
 # concordance: server-config
 # Processes: one per core is the usual start; WEB_CONCURRENCY lets the deployment choose.
@@ -12,7 +42,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # A live-events stream holds a thread (and its connection) for its whole life, and a gthread worker
 # accepts connections even when all its threads are taken (it queues them), so every worker needs spare
 # threads beyond its streams: 8 threads = up to 4 streams + 4 for ordinary requests per worker.
-worker_class = "gthread"
+worker_class = DatedErrorsWorker  # gthread, with a Date on gunicorn's own error pages (above)
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 # A worker that stops heart-beating for 30 s is stuck: kill and replace it. A gthread worker beats from
 # its main loop, not from the request threads, so a 300 s stream does not trip it.

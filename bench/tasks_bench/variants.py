@@ -9,7 +9,7 @@ import tomllib
 from itertools import count
 from pathlib import Path
 
-from tasks_bench.paths import APPS_DIR, ASGI_VENV, REPO_ROOT, SPEC_DIR, WEB_DIR, WSGI_VENV
+from tasks_bench.paths import APPS_DIR, ASGI_VENV, BENCH_VENV, REPO_ROOT, SPEC_DIR, WEB_DIR, WSGI_VENV
 from tasks_bench.servers import HOST, Variant
 
 FIRST_PORT = 19200  # this harness's TCP range is 19200-19499
@@ -103,8 +103,8 @@ def ceiling_variants(
         ),
         "gunicorn-sync": lambda p: _gunicorn(WSGI_VENV, "gunicorn_sync.py", "hello_wsgi:application", p),
         "gunicorn-uvicorn": lambda p: _gunicorn(ASGI_VENV, "gunicorn_uvicorn.py", "hello_asgi:app", p),
-        "granian-wsgi": lambda p: _granian(WSGI_VENV, "wsgi", "hello_wsgi:application", p),
-        "granian-asgi": lambda p: _granian(ASGI_VENV, "asginl", "hello_asgi:app", p),
+        "granian-wsgi": lambda p: _granian(BENCH_VENV, "wsgi", "hello_wsgi:application", p),
+        "granian-asgi": lambda p: _granian(BENCH_VENV, "asginl", "hello_asgi:app", p),
     }
     port = next(ports)
     nginx_conf = write_nginx_conf(nginx_prefix, port, nginx_workers)

@@ -21,6 +21,15 @@ EVENTS_POLL_SECONDS: float = float(os.environ.get("EVENTS_POLL_SECONDS", "1"))
 EVENTS_HEARTBEAT_SECONDS: float = float(os.environ.get("EVENTS_HEARTBEAT_SECONDS", "15"))
 EVENTS_STREAM_SECONDS: float = float(os.environ.get("EVENTS_STREAM_SECONDS", "300"))
 EVENTS_RETENTION_SECONDS: int = int(os.environ.get("EVENTS_RETENTION_SECONDS", "604800"))
+# Bad weather (spec/README.md): the longest any request waits on the database before it is answered 503.
+DATABASE_TIMEOUT_SECONDS: float = float(os.environ.get("DATABASE_TIMEOUT_SECONDS", "5"))
+# Idempotent retries: a claim's lease (a stale claim may be taken over) and how long a record is kept.
+IDEMPOTENCY_LEASE_SECONDS: int = int(os.environ.get("IDEMPOTENCY_LEASE_SECONDS", "60"))
+IDEMPOTENCY_RETENTION_SECONDS: int = int(os.environ.get("IDEMPOTENCY_RETENTION_SECONDS", "86400"))
+# The login limit (failures per email per window) and the per-process cap on argon2 computations.
+LOGIN_MAX_FAILURES: int = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+LOGIN_WINDOW_SECONDS: int = int(os.environ.get("LOGIN_WINDOW_SECONDS", "300"))
+HASH_CONCURRENCY: int = int(os.environ.get("HASH_CONCURRENCY", "2"))
 # Django refuses requests whose Host is not listed (a DNS-rebinding defence); local names by default.
 ALLOWED_HOSTS: list[str] = [
     host.strip()

@@ -26,9 +26,19 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "unsupported-media-type": (415, "Unsupported media type"),
     "validation-error": (422, "Validation failed"),
     "idempotency-key-reused": (422, "Idempotency key reused"),
+    "login-throttled": (429, "Too many login attempts"),
     "internal-error": (500, "Internal server error"),
+    "not-implemented": (501, "Not implemented"),
     "service-unavailable": (503, "Service unavailable"),
 }
+
+# On an answer after which the rest of the connection cannot be framed (a body refused unread, broken
+# chunks, an unknown transfer coding). gunicorn drops this hop-by-hop header and closes by itself;
+# granian (hyper) honours it.
+CLOSE = {"Connection": "close"}
+
+# A 422 lists at most this many problems: it must never be much larger than its request.
+MAX_ERRORS = 20
 
 # One item of a 422's "errors": {"detail", and exactly one of "pointer", "parameter", "header"}.
 ErrorItem = dict[str, str]
@@ -83,6 +93,7 @@ class ValidationFailed(ApiError):
     """A 422 validation-error carrying every problem found at once."""
 
     def __init__(self, errors: list[ErrorItem]) -> None:
+        errors = errors[:MAX_ERRORS]  # the first 20 found (body, then header problems)
         count = len(errors)
         super().__init__(
             "validation-error", f"The request has {count} invalid field{'s' if count != 1 else ''}.", errors
@@ -91,6 +102,11 @@ class ValidationFailed(ApiError):
 
 def not_found(what: str = "resource") -> ApiError:
     return ApiError("not-found", f"No such {what}.")
+
+
+def service_unavailable(detail: str) -> ApiError:
+    """503: nothing changed, come back in a second."""
+    return ApiError("service-unavailable", detail, headers={"Retry-After": "1"})
 
 
 # Django's error views (handler400/404/500 in the root URLconf), in problem+json instead of HTML.

@@ -53,28 +53,45 @@ def frame(event_id: int, type_: str, data: str) -> bytes:
 
 
 class Wakeup:
-    """A Redis subscription to one user's channel, or nothing (then a stream just polls the table)."""
+    """A Redis subscription to one user's channel, or nothing (then a stream just polls the table).
+
+    A subscription that fails (Redis down or hung) is tried again every EVENTS_POLL_SECONDS, so that
+    once Redis is back the stream is woken again instead of polling for the rest of its life.
+    """
 
     def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
         self.pubsub: redis.client.PubSub | None = None
+        self.next_attempt = 0.0
+        self.subscribe()
+
+    def subscribe(self) -> bool:
+        """Try to subscribe (at most once per poll interval); True when a new subscription was made."""
         client = redis_client()
-        if client is None:
-            return
+        if client is None or self.pubsub is not None or time.monotonic() < self.next_attempt:
+            return False
+        self.next_attempt = time.monotonic() + settings.EVENTS_POLL_SECONDS
         try:
             self.pubsub = client.pubsub(ignore_subscribe_messages=True)
-            self.pubsub.subscribe(channel(user_id))
+            self.pubsub.subscribe(channel(self.user_id))
         except (redis.RedisError, OSError) as exc:
-            log.warning("live events: subscribing to Redis failed, polling only: %s", exc)
+            log.warning("live events: subscribing to Redis failed, polling: %s", type(exc).__name__)
             self.close()
+            return False
+        return True
 
     def wait(self, seconds: float) -> None:
         """Return on a message (a new event was committed somewhere) or after `seconds`."""
+        if self.subscribe():
+            # Subscribed just now: an event committed while there was no subscription woke nobody,
+            # so return at once and let the stream read the table.
+            return
         if self.pubsub is not None:
             try:
                 self.pubsub.get_message(timeout=seconds)
                 return
             except (redis.RedisError, OSError) as exc:
-                log.warning("live events: Redis went away, polling only: %s", exc)
+                log.warning("live events: Redis went away, polling until it is back: %s", type(exc).__name__)
                 self.close()
         time.sleep(seconds)
 

@@ -1,21 +1,26 @@
-"""Idempotency-Key: claim the key with a unique INSERT, replay a finished response, store the owner's."""
+"""Idempotency-Key: claim the key (unique INSERT, or a stale claim taken over), replay, the fenced store."""
 
+import contextlib
 import hashlib
+import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
+from django.db import Error as DatabaseError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 
+from . import db
 from .errors import ApiError, ErrorItem
 from .models import IdempotencyKey, User
 from .schemas import JSON_CONTENT_TYPE
-from .security import invalid_token, timestamp, utc_now
+from .security import invalid_token, parse_timestamp, timestamp, utc_now
 
 HEADER = "Idempotency-Key"
 KEY_RE = re.compile(r"[\x21-\x7e]{1,255}")
-RETENTION = timedelta(hours=24)
 
 
 def key_from(request: HttpRequest) -> tuple[str | None, list[ErrorItem]]:
@@ -45,17 +50,39 @@ def replay(record: IdempotencyKey) -> HttpResponse:
 
 
 # concordance: idempotency
-def claim(user: User, key: str, print_: str) -> int | HttpResponse:
-    """Own the key (the claim row's id) or answer for it: replay, 409 in flight, or 422 reused."""
+@dataclass(frozen=True)
+class Claim:
+    """The key is ours: the claim row's id and the created_at that fences the store (its lease start)."""
+
+    id: int
+    claimed_at: str
+
+
+def in_flight(claimed_at: str | None) -> ApiError:
+    """409 with Retry-After: whole seconds until the claim's lease ends, at least 1."""
+    seconds = 1
+    if claimed_at is not None:
+        lease_ends = parse_timestamp(claimed_at) + timedelta(seconds=settings.IDEMPOTENCY_LEASE_SECONDS)
+        seconds = max(1, math.ceil((lease_ends - utc_now()).total_seconds()))
+    return ApiError(
+        "idempotency-in-flight",
+        "A request with this Idempotency-Key is still being processed.",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+def claim(user: User, key: str, print_: str) -> Claim | HttpResponse:
+    """Own the key (a new claim, or a stale one taken over) or answer for it: replay, 409, or 422."""
     for _ in range(3):
+        now = utc_now()
         try:
             # Its own committed transaction: the unique (user_id, idempotency_key) is the lock that
             # holds across processes, replicas and ports.
             with transaction.atomic():
                 record = IdempotencyKey.objects.create(
-                    user=user, idempotency_key=key, fingerprint=print_, created_at=timestamp()
+                    user=user, idempotency_key=key, fingerprint=print_, created_at=timestamp(now)
                 )
-            return record.id
+            return Claim(record.id, record.created_at)
         except IntegrityError:
             pass
         existing = IdempotencyKey.objects.filter(user=user, idempotency_key=key).first()
@@ -63,22 +90,38 @@ def claim(user: User, key: str, print_: str) -> int | HttpResponse:
             if not User.objects.filter(id=user.id).exists():
                 raise invalid_token()  # the foreign key failed: the user (and the token) is gone
             continue  # the owner failed and released it a moment ago: claim it again
-        if existing.created_at < timestamp(utc_now() - RETENTION):
-            # Kept 24 hours: an older record is deleted when its key is used again.
-            IdempotencyKey.objects.filter(id=existing.id).delete()
+        retention = timedelta(seconds=settings.IDEMPOTENCY_RETENTION_SECONDS)
+        if existing.created_at < timestamp(now - retention):
+            # An expired record is deleted when its key is used again.
+            IdempotencyKey.objects.filter(id=existing.id, created_at=existing.created_at).delete()
             continue
         if existing.fingerprint != print_:
             raise ApiError("idempotency-key-reused", "This Idempotency-Key was used for a different request.")
-        if existing.status is None:
-            break
-        return replay(existing)
-    raise ApiError("idempotency-in-flight", "A request with this Idempotency-Key is still being processed.")
+        if existing.status is not None:
+            return replay(existing)
+        lease = timedelta(seconds=settings.IDEMPOTENCY_LEASE_SECONDS)
+        if existing.created_at > timestamp(now - lease):
+            raise in_flight(existing.created_at)
+        # A stale claim: its owner died or lost the database. One conditional UPDATE takes it over; of
+        # several retries only the one whose UPDATE changes the row owns it, the others see a fresh lease.
+        with transaction.atomic():
+            taken = IdempotencyKey.objects.filter(
+                id=existing.id, status__isnull=True, created_at=existing.created_at
+            ).update(created_at=timestamp(now))
+        if taken:
+            return Claim(existing.id, timestamp(now))
+    raise in_flight(None)
+
+
+def release(owned: Claim) -> None:
+    """Delete our claim after a failed create, so that a retry runs again (unless it was taken over)."""
+    IdempotencyKey.objects.filter(id=owned.id, status__isnull=True, created_at=owned.claimed_at).delete()
 
 
 def run(
     request: HttpRequest, user: User, key: str | None, body: bytes, create: Callable[[], HttpResponse]
 ) -> HttpResponse:
-    """Perform a create once per key: the response is stored in the create's own transaction."""
+    """Perform a create once per key: the response is stored, fenced, in the create's own transaction."""
     if key is None:
         with transaction.atomic():
             return create()
@@ -88,17 +131,27 @@ def run(
     try:
         with transaction.atomic():
             response = create()
-            # The record and the resource exist together or not at all.
-            IdempotencyKey.objects.filter(id=owned).update(
+            # The record and the resource exist together or not at all. Fenced by the claim's time: if
+            # this request outlived its lease and another took the key over, nothing is stored and
+            # raising rolls the create back, so it happens exactly once.
+            stored = IdempotencyKey.objects.filter(
+                id=owned.id, status__isnull=True, created_at=owned.claimed_at
+            ).update(
                 status=response.status_code,
                 response_body=response.content.decode("utf-8"),
                 location=response.get("Location"),
                 etag=response.get("ETag"),
             )
+            if not stored:
+                raise in_flight(timestamp())
             return response
-    except BaseException:
-        # The create failed (e.g. the project vanished): release the key so a retry runs again.
-        IdempotencyKey.objects.filter(id=owned).delete()
+    except Exception as exc:
+        # The create was refused (e.g. the project vanished): release the key so a retry runs again.
+        # Not when the database itself failed: the release would wait on it a second time, and the
+        # lease frees the key for the retry anyway.
+        if db.unavailable(exc) is None:
+            with contextlib.suppress(DatabaseError):
+                release(owned)
         raise
 
 

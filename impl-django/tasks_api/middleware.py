@@ -14,7 +14,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
-from .errors import ApiError
+from . import db
+from .errors import CLOSE, ApiError, problem_response, service_unavailable
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
 
@@ -23,6 +24,7 @@ EXPOSE_HEADERS = "ETag, Location, Link, X-Request-ID, Idempotent-Replayed"
 ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID"
 
 access_log = logging.getLogger("tasks_api.access")
+bad_weather_log = logging.getLogger("tasks_api.bad_weather")
 
 
 # concordance: request-id
@@ -60,13 +62,35 @@ class RequestIdMiddleware:
 
 
 class AllowedHostsMiddleware:
-    """Enforce ALLOWED_HOSTS: Django checks Host only in get_host(), which nothing else here calls."""
+    """Enforce Host: present on HTTP/1.1 (RFC 9112 3.2), well-formed, single, and in ALLOWED_HOSTS."""
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.get_host()  # raises DisallowedHost -> handler400 -> 400 bad-request
+        if "HTTP_HOST" not in request.META and request.META.get("SERVER_PROTOCOL") == "HTTP/1.1":
+            # Without Host, Django's get_host() falls back to SERVER_NAME (the bind address) and passes.
+            return problem_response("bad-request", "An HTTP/1.1 request must carry a Host header.")
+        # Django checks Host only in get_host(), which nothing else here calls. A malformed Host, or two
+        # (the server joins them with a comma), raises DisallowedHost -> handler400 -> 400 bad-request.
+        request.get_host()
+        return self.get_response(request)
+
+
+class TransferCodingMiddleware:
+    """501 for a transfer coding other than chunked alone (`gzip, chunked`): this API decodes none."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        coding = request.META.get("HTTP_TRANSFER_ENCODING")
+        if coding is not None and coding.strip().lower() != "chunked":
+            # gunicorn passes `gzip, chunked` on (decoding only the chunks) and closes the connection
+            # after the answer; the body is still gzip, which no operation here accepts.
+            return problem_response(
+                "not-implemented", f"Transfer-Encoding {coding!r} is not supported.", headers=CLOSE
+            )
         return self.get_response(request)
 
 
@@ -119,6 +143,24 @@ class FramingMiddleware:
         return response
 
 
+# concordance: bad-weather
+def unavailable_response(request: HttpRequest, exception: Exception) -> HttpResponse | None:
+    """503 when the database cannot serve now (down, read-only, locked, too slow), never a 500.
+
+    atomic() has rolled the transaction back; one log line names the error: no traceback, no bind values.
+    """
+    error = db.unavailable(exception)
+    if error is None:
+        return None
+    bad_weather_log.warning(
+        "database unavailable: %s (%s %s answered 503)", error, request.method, request.path
+    )
+    return service_unavailable("The database is unavailable; retry shortly.").response()
+
+
+# end concordance
+
+
 # concordance: problem-details
 class ProblemMiddleware:
     """Innermost: an ApiError raised by a view becomes its problem+json response."""
@@ -132,7 +174,8 @@ class ProblemMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, ApiError):
             return exception.response()
-        return None  # anything else is a bug: Django's handler500 answers
+        # A database that cannot serve now is a 503; anything else is a bug: Django's handler500 answers.
+        return unavailable_response(request, exception)
 
 
 # end concordance
@@ -153,9 +196,11 @@ def drain_unread_body(environ: dict[str, Any]) -> None:
     """
     stream = environ.get("wsgi.input")
     sock = environ.get("gunicorn.socket")
-    if stream is None:
+    if stream is None or sock is None:
+        # Without the socket the read cannot be bounded in time (granian's wsgi.input waits for the
+        # client as long as it likes): a thread held by a silent client is worse than a lost answer.
         return
-    previous = sock.gettimeout() if sock is not None else None
+    previous = sock.gettimeout()
     deadline = time.monotonic() + DRAIN_SECONDS
     drained = 0
     try:
@@ -163,8 +208,7 @@ def drain_unread_body(environ: dict[str, Any]) -> None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
-            if sock is not None:
-                sock.settimeout(remaining)
+            sock.settimeout(remaining)
             piece = stream.read(65536)
             if not piece:
                 return
@@ -172,9 +216,8 @@ def drain_unread_body(environ: dict[str, Any]) -> None:
     except Exception:  # a timeout, a reset or a broken chunk: gunicorn closes the connection
         return
     finally:
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.settimeout(previous)
+        with contextlib.suppress(OSError):
+            sock.settimeout(previous)
 
 
 class _DrainOnClose:

@@ -97,3 +97,15 @@ class Event(models.Model):
     class Meta:
         managed = False
         db_table = "events"
+
+
+class LoginFailure(models.Model):
+    """Failed logins per email in the current window (spec/README.md, "Login limit")."""
+
+    email_hash = models.TextField(primary_key=True)  # lowercase hex SHA-256 of the lower-cased email
+    failures = models.IntegerField()
+    window_ends = models.TextField()
+
+    class Meta:
+        managed = False
+        db_table = "login_failures"

@@ -9,6 +9,8 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.db import transaction
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from .models import Event, User
 from .security import invalid_token, timestamp, utc_now
@@ -25,11 +27,15 @@ def channel(user_id: int) -> str:
 def redis_client() -> redis.Redis | None:
     """One client per process (redis-py's pool is thread-safe); None without REDIS_URL.
 
-    Short timeouts: an unreachable Redis delays a write (or a stream's start) by half a second at most.
+    0.5 s connect and socket timeouts and no retry: a hung or unreachable Redis delays a write (or a
+    stream's start) by half a second at most. redis-py 6+ retries three times with backoff by default,
+    which would turn one hung call into seconds: Retry(NoBackoff(), 0) overrides it, visibly.
     """
     if not settings.REDIS_URL:
         return None
-    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5, retry=Retry(NoBackoff(), 0)
+    )
 
 
 def compact(payload: dict[str, Any]) -> str:
@@ -80,7 +86,7 @@ def publish(user_id: int, event_id: int) -> None:
     try:
         client.publish(channel(user_id), str(event_id))
     except (redis.RedisError, OSError) as exc:
-        log.warning("live events: publishing event %s to Redis failed: %s", event_id, exc)
+        log.warning("live events: publishing event %s to Redis failed: %s", event_id, type(exc).__name__)
 
 
 # end concordance

@@ -11,6 +11,8 @@ View = Callable[..., HttpResponse]
 
 # The canonical order of the Allow header (spec/README.md); clients must not depend on it.
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# The patch formats a path that serves PATCH accepts (RFC 5789 3.1), on OPTIONS and on a PATCH's 415.
+ACCEPT_PATCH = "application/json, application/merge-patch+json"
 
 
 # concordance: routing
@@ -29,6 +31,8 @@ def resource(**handlers: View) -> View:
         if request.method == "OPTIONS":
             response = HttpResponse(status=204)
             response["Allow"] = allow
+            if "PATCH" in methods:
+                response["Accept-Patch"] = ACCEPT_PATCH
             return response
         handler = methods.get(request.method or "")
         if handler is None:

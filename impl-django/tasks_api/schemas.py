@@ -8,10 +8,12 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, UnreadablePostError
 
-from .errors import ApiError, ErrorItem
+from .errors import CLOSE, MAX_ERRORS, ApiError, ErrorItem
 from .models import Project, Task, User
 
 MAX_BODY_BYTES = 1_048_576
+# Arrays and objects nested deeper than this are 400 malformed-json (RFC 8259 section 9 allows a limit).
+MAX_DEPTH = 32
 MAX_ID = 2**53 - 1
 PRIORITIES = ("low", "normal", "high")
 JSON_CONTENT_TYPE = "application/json"
@@ -29,6 +31,16 @@ LIMIT_RE = re.compile(r"[0-9]{1,3}")
 # --- the request body: 413, then 415, then 400 (spec/README.md "Order of checks", step 3) ---
 
 
+def _read_chunked(stream: Any) -> bytes:
+    """The next piece of a chunked body; 400 when the chunks are malformed (a bad size, a missing
+    terminator, a last chunk cut short). Each server raises its own parser error (gunicorn's
+    InvalidChunkSize, ChunkMissingTerminator, NoMoreData...), so any failure here is the client's."""
+    try:
+        return stream.read(65536)
+    except Exception:
+        raise ApiError("bad-request", "The chunked body is malformed.", headers=CLOSE) from None
+
+
 # concordance: body-limits
 def read_body(request: HttpRequest) -> bytes:
     """The raw body, at most 1 MiB: a declared length over it is refused before reading anything."""
@@ -40,16 +52,19 @@ def read_body(request: HttpRequest) -> bytes:
             return b""
         stream = request.META["wsgi.input"]
         body = bytearray()
-        while piece := stream.read(65536):
+        while piece := _read_chunked(stream):
             body += piece
             if len(body) > MAX_BODY_BYTES:
-                raise ApiError("payload-too-large", f"The body is over {MAX_BODY_BYTES} bytes.")
+                raise ApiError(
+                    "payload-too-large", f"The body is over {MAX_BODY_BYTES} bytes.", headers=CLOSE
+                )
         return bytes(body)
     declared = request.META["CONTENT_LENGTH"]
     if not declared.isdigit() or not declared.isascii():
         raise ApiError("bad-request", "Content-Length is not a number.")
     if int(declared) > MAX_BODY_BYTES:
-        raise ApiError("payload-too-large", f"The body is over {MAX_BODY_BYTES} bytes.")
+        # Refused unread: the bytes that follow cannot be framed, so the connection must close.
+        raise ApiError("payload-too-large", f"The body is over {MAX_BODY_BYTES} bytes.", headers=CLOSE)
     try:
         body = request.body  # Django reads exactly CONTENT_LENGTH bytes, or fewer if the client stops
     except UnreadablePostError:
@@ -79,43 +94,62 @@ def _parse_int(digits: str) -> int:
     return int(digits)
 
 
-def _has_lone_surrogate(document: Any) -> bool:
-    # An explicit stack: a deeply nested (but accepted) document must not exhaust Python's recursion.
-    stack = [document]
+def _shape_problem(document: Any) -> str | None:
+    """Nesting deeper than MAX_DEPTH, or a string with an unpaired surrogate escape; None if neither.
+
+    An explicit stack, not recursion: a deeply nested document must not exhaust Python's stack.
+    """
+    stack: list[tuple[Any, int]] = [(document, 0)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, str):
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
+                return "The body holds an unpaired surrogate escape."
+        elif isinstance(item, dict | list):
+            if depth == MAX_DEPTH:
+                return f"The body nests arrays and objects deeper than {MAX_DEPTH}."
+            members = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((member, depth + 1) for member in members)
+    return None
 
 
 def parse_json(body: bytes) -> Any:
-    """RFC 8259 JSON text in UTF-8, or 400 malformed-json."""
+    """RFC 8259 JSON text in UTF-8, at most 32 levels deep, or 400 malformed-json."""
     try:
         # Decode first: json.loads(bytes) would also accept UTF-16 and UTF-32.
-        document = json.loads(body.decode("utf-8"), parse_constant=_reject_constant, parse_int=_parse_int)
+        text = body.decode("utf-8")
+        # json's C scanner recurses per level and stops at Python's recursion limit (RecursionError,
+        # caught below); a 1 MiB "[[[[..." is refused there, well before it could cost the stack.
+        document = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ApiError("malformed-json", f"The body is not JSON text in UTF-8: {exc}") from None
-    if _has_lone_surrogate(document):
-        raise ApiError("malformed-json", "The body holds an unpaired surrogate escape.")
+    problem = _shape_problem(document)
+    if problem:
+        raise ApiError("malformed-json", problem)
     return document
 
 
 # concordance: body-limits
 def read_json(request: HttpRequest, *, merge_patch: bool = False) -> tuple[Any, bytes]:
     """The parsed body and its raw bytes, after the 413, 415 and 400 checks in that order."""
-    body = read_body(request)
     accepted = (JSON_CONTENT_TYPE, MERGE_PATCH_CONTENT_TYPE) if merge_patch else (JSON_CONTENT_TYPE,)
+    # A PATCH's 415 names the patch formats (RFC 5789 3.1), as the path's OPTIONS does.
+    unsupported = ApiError(
+        "unsupported-media-type",
+        f"Send the body as {' or '.join(accepted)}.",
+        headers={"Accept-Patch": ", ".join(accepted)} if merge_patch else None,
+    )
+    declared = request.META.get("CONTENT_LENGTH", "")
     if media_type(request) not in accepted:
-        raise ApiError("unsupported-media-type", f"Send the body as {' or '.join(accepted)}.")
+        if declared.isascii() and declared.isdigit() and int(declared) <= MAX_BODY_BYTES:
+            # The declared length rules the 413 out: refuse unread, so a client that sent
+            # Expect: 100-continue gets its 415 at once instead of sending a body for nothing.
+            raise unsupported
+        read_body(request)  # a 413 (or a broken body) comes first
+        raise unsupported
+    body = read_body(request)
     return parse_json(body), body
 
 
@@ -181,7 +215,11 @@ def _check(member: Member, value: Any) -> tuple[Any, str | None]:
 
 
 def validate(document: Any, members: dict[str, Member]) -> tuple[dict[str, Any], list[ErrorItem]]:
-    """The body's members checked against the schema: (clean values, every problem found)."""
+    """The body's members checked against the schema: (clean values, the first 20 problems found).
+
+    Member names are data, never keyword arguments: "user", "self" or "__proto__" is an unknown member
+    like any other. Validation stops at 20 problems, so 100,000 unknown members cost 20 error items.
+    """
     if not isinstance(document, dict):
         return {}, [{"pointer": "", "detail": "must be a JSON object"}]
     values: dict[str, Any] = {}
@@ -197,6 +235,8 @@ def validate(document: Any, members: dict[str, Member]) -> tuple[dict[str, Any],
         else:
             values[name] = value
     for name in document:
+        if len(errors) >= MAX_ERRORS:
+            break
         if name not in members:
             errors.append({"pointer": _pointer(name), "detail": "is not a member of this body"})
     return values, errors

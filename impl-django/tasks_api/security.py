@@ -3,6 +3,9 @@
 import hashlib
 import re
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
@@ -11,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from django.conf import settings
 from django.http import HttpRequest
 
-from .errors import ApiError
+from .errors import ApiError, service_unavailable
 from .models import Token, User
 
 # concordance: password-hashing
@@ -33,8 +36,45 @@ def timestamp(moment: datetime | None = None) -> str:
     return (moment or utc_now()).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def parse_timestamp(text: str) -> datetime:
+    """The column format back to an aware datetime."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+# end concordance
+
+
+# concordance: login-limit
+# A request that cannot start a hash within this long is 503: better a quick "retry" than a long queue.
+HASH_WAIT_SECONDS = 1.0
+
+
+@cache
+def _hash_slots() -> threading.BoundedSemaphore:
+    # A per-process bound on work, not shared state: each hash costs ~30 ms of CPU and 19 MiB, and a
+    # login storm would otherwise take every core and all memory from ordinary requests.
+    return threading.BoundedSemaphore(settings.HASH_CONCURRENCY)
+
+
+@contextmanager
+def hashing_slot() -> Iterator[None]:
+    """One of the process's HASH_CONCURRENCY argon2 slots, or 503 after waiting a second for one."""
+    slots = _hash_slots()
+    if not slots.acquire(timeout=HASH_WAIT_SECONDS):
+        raise service_unavailable("Too many passwords are being checked at once; retry shortly.")
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+# end concordance
+
+
+# concordance: password-hashing
 def hash_password(password: str) -> str:
-    return HASHER.hash(password)
+    with hashing_slot():
+        return HASHER.hash(password)
 
 
 @cache
@@ -45,11 +85,12 @@ def _dummy_hash() -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Check a password; with no user (None) still spend one verification so timing leaks nothing."""
-    try:
-        # argon2-cffi reads the variant and parameters from the PHC string, so raised costs still verify.
-        HASHER.verify(password_hash or _dummy_hash(), password)
-    except (VerificationError, InvalidHashError):
-        return False
+    with hashing_slot():
+        try:
+            # argon2-cffi reads the variant and parameters from the PHC string, so raised costs verify.
+            HASHER.verify(password_hash or _dummy_hash(), password)
+        except (VerificationError, InvalidHashError):
+            return False
     return password_hash is not None
 
 

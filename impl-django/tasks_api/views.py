@@ -4,12 +4,11 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import Error as DatabaseError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from . import db, idempotency
+from . import db, idempotency, login_limit
 from .conditional import IfMatch, etag, not_modified, precondition_failed
 from .errors import ApiError, ValidationFailed, not_found, problem_response
 from .models import Project, Task, Token, User
@@ -32,6 +31,7 @@ from .schemas import (
     validate,
 )
 from .security import (
+    WWW_AUTHENTICATE,
     authenticate,
     bearer_token,
     hash_password,
@@ -93,17 +93,35 @@ def create_token(request: HttpRequest) -> HttpResponse:
     values, errors = validate(document, TOKEN_CREATE)
     if errors:
         raise ValidationFailed(errors)
-    user = User.objects.filter(email=values["email"]).first()
+    email = values["email"]
+    login_limit.check(email)  # 429 after validation, before any hashing (spec "Order of checks")
+    user = User.objects.filter(email=email).first()
     # An unknown email still spends one verification (against a dummy hash): timing tells nothing.
     verified = verify_password(user.password_hash if user else None, values["password"])
     if user is None or not verified:
-        raise ApiError("invalid-credentials", "The email or password is wrong.")
+        login_limit.record_failure(email)
+        raise invalid_credentials()
+    login_limit.clear(email)
     try:
         token, expires_at = issue_token(user)
     except IntegrityError:
         # The user was deleted between the password check and the INSERT.
-        raise ApiError("invalid-credentials", "The email or password is wrong.") from None
-    return json_response({"access_token": token, "token_type": "Bearer", "expires_at": expires_at}, 201)
+        raise invalid_credentials() from None
+    # A response that carries a credential is never stored by a cache (RFC 6749 5.1).
+    return json_response(
+        {"access_token": token, "token_type": "Bearer", "expires_at": expires_at},
+        201,
+        {"Cache-Control": "no-store"},
+    )
+
+
+def invalid_credentials() -> ApiError:
+    # Every 401 carries a challenge (RFC 9110 15.5.2): the scheme the token would have been used with.
+    return ApiError(
+        "invalid-credentials",
+        "The email or password is wrong.",
+        headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+    )
 
 
 def revoke_token(request: HttpRequest) -> HttpResponse:
@@ -166,6 +184,8 @@ def _page(
     headers = {}
     if next_cursor:
         raw = {name: request.GET[name] for name in link_params if name in request.GET}
+        if "limit" in raw:
+            raw["limit"] = str(limit)  # the decimal integer it is: limit=05 is written back as limit=5
         headers["Link"] = next_link(request.path, raw, next_cursor)
     return json_response(
         {"items": [render(item) for item in page], "next_cursor": next_cursor}, headers=headers
@@ -388,10 +408,13 @@ def get_health(request: HttpRequest) -> HttpResponse:
 
 def get_readiness(request: HttpRequest) -> HttpResponse:
     """Readiness (the database answers)"""
-    try:
-        db.ping()
-    except DatabaseError:
-        return problem_response("service-unavailable", "The database cannot be reached.")
+    # Bounded: db.ready() gives up after one second, whatever the database does.
+    if not db.ready():
+        return problem_response(
+            "service-unavailable",
+            "The database cannot be reached or did not answer within one second.",
+            headers={"Retry-After": "1"},
+        )
     return json_response({"status": "ok", "checks": {"database": "ok"}})
 
 

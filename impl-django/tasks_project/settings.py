@@ -18,6 +18,7 @@ MIDDLEWARE = [
     "tasks_api.middleware.FramingMiddleware",  # Content-Length and HEAD for every response below
     "tasks_api.middleware.CorsMiddleware",
     "tasks_api.middleware.AllowedHostsMiddleware",
+    "tasks_api.middleware.TransferCodingMiddleware",
     "tasks_api.middleware.ProblemMiddleware",  # innermost: ApiError from a view -> problem+json
 ]
 
@@ -25,7 +26,7 @@ ROOT_URLCONF = "tasks_project.urls"
 WSGI_APPLICATION = "tasks_project.wsgi.application"
 TEMPLATES: list[dict[str, object]] = []
 
-DATABASES = {"default": db.database_settings(config.DATABASE_URL)}
+DATABASES = {"default": db.database_settings(config.DATABASE_URL, config.DATABASE_TIMEOUT_SECONDS)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 USE_TZ = True
@@ -47,11 +48,24 @@ EVENTS_POLL_SECONDS = config.EVENTS_POLL_SECONDS
 EVENTS_HEARTBEAT_SECONDS = config.EVENTS_HEARTBEAT_SECONDS
 EVENTS_STREAM_SECONDS = config.EVENTS_STREAM_SECONDS
 EVENTS_RETENTION_SECONDS = config.EVENTS_RETENTION_SECONDS
+DATABASE_TIMEOUT_SECONDS = config.DATABASE_TIMEOUT_SECONDS
+IDEMPOTENCY_LEASE_SECONDS = config.IDEMPOTENCY_LEASE_SECONDS
+IDEMPOTENCY_RETENTION_SECONDS = config.IDEMPOTENCY_RETENTION_SECONDS
+LOGIN_MAX_FAILURES = config.LOGIN_MAX_FAILURES
+LOGIN_WINDOW_SECONDS = config.LOGIN_WINDOW_SECONDS
+HASH_CONCURRENCY = config.HASH_CONCURRENCY
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"message": {"format": "%(message)s"}},
+    "filters": {
+        # A 503 (the database cannot serve now) already has its one line from tasks_api.bad_weather.
+        "not_503": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": lambda r: getattr(r, "status_code", 0) != 503,
+        }
+    },
     "handlers": {
         "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "message"},
         "stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr"},
@@ -61,8 +75,18 @@ LOGGING = {
         "tasks_api.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
         # A failed Redis publish or subscribe is worth a line; the change or stream goes on without it.
         "tasks_api.events": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        # Database failures answered 503 and watchdog cuts: one line each, the error's class, no data.
+        "tasks_api.bad_weather": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
         # Django logs every 4xx as a warning (ours are normal answers) and, with DEBUG off, sends 5xx
         # tracebacks only to ADMINS by mail: keep the 5xx, on stderr.
-        "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
+        "django.request": {
+            "handlers": ["stderr"],
+            "level": "ERROR",
+            "filters": ["not_503"],
+            "propagate": False,
+        },
+        # SQL and its bind values (emails, password and token hashes) are logged only with DEBUG on,
+        # and DEBUG is off: say so here, so that turning DEBUG on still keeps them out of the log.
+        "django.db.backends": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
     },
 }

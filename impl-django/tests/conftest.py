@@ -26,7 +26,8 @@ apply_schema(settings.SPEC_DIR)
 
 @pytest.fixture
 def client():
-    return Client(raise_request_exception=False)
+    # A Host header, as every HTTP/1.1 client sends (Django's test client sends none by default).
+    return Client(raise_request_exception=False, HTTP_HOST="testserver")
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def test_database_urls():
     assert db.database_settings("sqlite:////tmp/abs.db")["NAME"] == "/tmp/abs.db"
     pg = db.database_settings("postgresql://user:p%40ss@db.example:5433/tasks")
     assert (pg["ENGINE"], pg["USER"], pg["PASSWORD"], pg["HOST"], pg["PORT"], pg["NAME"]) == (
-        "django.db.backends.postgresql", "user", "p@ss", "db.example", "5433", "tasks",
+        "tasks_api.backends.postgresql", "user", "p@ss", "db.example", "5433", "tasks",
     )  # fmt: skip
     assert pg["CONN_MAX_AGE"] > 0 and pg["CONN_HEALTH_CHECKS"] is True
 

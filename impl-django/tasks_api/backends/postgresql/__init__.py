@@ -1,0 +1,1 @@
+"""PostgreSQL (psycopg 3) with the watchdog: DATABASES ENGINE "tasks_api.backends.postgresql"."""

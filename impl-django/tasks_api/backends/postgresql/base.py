@@ -1,0 +1,12 @@
+"""Django's PostgreSQL backend; a call still waiting after the budget has its socket shut down."""
+
+from django.db.backends.postgresql import base
+
+from tasks_api.watchdog import WatchedDatabaseWrapper, shut_socket
+
+
+class DatabaseWrapper(WatchedDatabaseWrapper, base.DatabaseWrapper):
+    """The subclassing Django documents for changing a built-in backend ("Subclassing the built-in
+    database backends"): statement_timeout cannot fire on a frozen server, the watchdog can."""
+
+    cut_connection = staticmethod(shut_socket)

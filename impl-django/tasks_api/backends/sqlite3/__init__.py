@@ -1,0 +1,1 @@
+"""SQLite with the watchdog: DATABASES ENGINE "tasks_api.backends.sqlite3"."""
