@@ -14,7 +14,9 @@ export UV_PYTHON_DOWNLOADS := never
 .PHONY: help tools sync demo test lint unit matrix matrix-postgres docs docs-check chromium clean
 
 help:
-	@echo "make demo   install everything, run the conformance matrix on SQLite for every port and the mixed column"
+	@echo "make demo   install, start every port behind the nginx gateway on one SQLite database, run the whole"
+	@echo "            suite through it (the mixed column), then keep it serving and print the URLs (Ctrl-C stops)"
+	@echo "make matrix the full per-port matrix on SQLite: every port under every start command"
 	@echo "make test   lint, unit tests, the concordance, the matrix and the mixed column on SQLite (and on"
 	@echo "            PostgreSQL when TEST_DATABASE_URL is set), the browser test, the quick benchmark"
 	@echo "make docs   the concordance (docs/concordance.md and .html);  make bench   the full benchmark"
@@ -39,9 +41,15 @@ sync: tools
 	cd concordance && ../$(UV) sync --frozen --quiet
 	for d in $(PORT_DIRS); do (cd $$d && ../$(UV) sync --frozen --quiet) || exit 1; done
 
-demo: sync nginx
-	cd conformance && ../$(UV) run --frozen conformance matrix --database sqlite
-	cd conformance && ../$(UV) run --frozen conformance matrix --mixed --database sqlite
+# The demo (README, "Two commands"): one line of shell, so that it can time the install for the summary;
+# the ports' own virtualenvs are their port.toml setup, run (with progress) by `conformance demo`.
+# Redis: TEST_REDIS_URL or REDIS_URL when set (conformance demo reads them), else none.
+demo:
+	@started=$$SECONDS; echo "== install: uv and ruff (.tools/), nginx when missing, the suite's virtualenv"; \
+	$(MAKE) --no-print-directory tools nginx; \
+	(cd conformance && ../$(UV) sync --frozen --quiet); \
+	echo "== install: done in $$((SECONDS - started)) s"; \
+	cd conformance && exec ../$(UV) run --frozen conformance demo --install-seconds $$((SECONDS - started))
 
 test: lint unit docs-check matrix matrix-postgres matrix-mixed matrix-mixed-postgres browser-test bench-quick
 

@@ -1,4 +1,4 @@
-"""The `conformance` command: `run` against one server, the `matrix` over every port, `slowloris`."""
+"""The `conformance` command: `run` against one server, the `matrix` over every port, `demo`, `slowloris`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from conformance import report, slowloris
+from conformance import demo, report, slowloris
 from conformance.layers import LAYERS, MATRIX_LAYERS, run_layer
 from conformance.matrix import Column, run_column
 from conformance.mixed import run_mixed
@@ -89,6 +89,26 @@ def _parser() -> argparse.ArgumentParser:
         help="start the servers with this REDIS_URL (live events woken through Redis); default: none, "
         "so streams poll the events table",
     )
+    demo_command = commands.add_parser(
+        "demo",
+        help="every port behind the gateway on one SQLite database: the suite once through it, then serve "
+        "until Ctrl-C",
+    )
+    demo_command.add_argument(
+        "--ports", type=lambda value: value.split(","), help="comma-separated port names"
+    )
+    demo_command.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR / "demo")
+    demo_command.add_argument(
+        "--redis-url",
+        default=os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL", ""),
+        help="REDIS_URL for the servers (default: $TEST_REDIS_URL, else $REDIS_URL, else none: streams poll)",
+    )
+    demo_command.add_argument(
+        "--install-seconds",
+        type=float,
+        default=0.0,
+        help="how long `make demo` took to install, for the summary",
+    )
     slow = commands.add_parser(
         "slowloris", help="hold slow request heads open against a local server and time ordinary requests"
     )
@@ -158,6 +178,18 @@ def _print_timing(column: Column) -> None:
     print(f"   {timing}" if timing else "   " + "; ".join(column.notes)[:2000], flush=True)
 
 
+def _demo(args: argparse.Namespace) -> int:
+    try:
+        ports = discover(args.ports)
+    except ValueError as exc:
+        print(f"conformance: {exc}", file=sys.stderr)
+        return 2
+    if len(ports) < 2:
+        print("conformance: the demo needs at least two ports (the cross-port tests)", file=sys.stderr)
+        return 2
+    return demo.run_demo(ports, args.report_dir, args.redis_url, args.install_seconds)
+
+
 def _slowloris(args: argparse.Namespace) -> int:
     try:
         result = slowloris.probe(args.base_url.rstrip("/"), args.connections, args.seconds)
@@ -173,7 +205,7 @@ def _slowloris(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
-    commands = {"run": _run, "matrix": _matrix, "slowloris": _slowloris}
+    commands = {"run": _run, "matrix": _matrix, "demo": _demo, "slowloris": _slowloris}
     return commands[args.command](args)
 
 

@@ -52,14 +52,14 @@ def write_config(prefix: Path, upstreams: list[str], port: int, error_log: Path)
 class Gateway:
     """A running local gateway: its prefix directory, nginx process and base URL."""
 
-    def __init__(self, upstreams: list[str], log_dir: Path) -> None:
+    def __init__(self, upstreams: list[str], log_dir: Path, port: int | None = None) -> None:
         binary = nginx_binary()
         if binary is None:
             raise FileNotFoundError("nginx is not installed (Debian: apt-get install -y nginx)")
         self.prefix = Path(tempfile.mkdtemp(prefix="conformance-gateway-"))
         # Run as root, nginx's workers switch to `nobody`: they must reach the temp paths below.
         self.prefix.chmod(0o755)
-        port = server.free_port()
+        port = port or server.free_port()
         # Absolute: nginx runs in its prefix directory, where a relative report path means nothing.
         log_dir = log_dir.resolve()
         error_log = log_dir / "gateway-error.log"

@@ -87,9 +87,9 @@ class Server:
         self.process.wait()
 
 
-def start(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> Server:
-    """Start `command` ({host} and {port} filled in) in `cwd`, its output going to `log`."""
-    port = free_port()
+def start(command: list[str], cwd: Path, env: dict[str, str], log: Path, port: int | None = None) -> Server:
+    """Start `command` ({host} and {port} filled in: `port`, or a free one) in `cwd`, output to `log`."""
+    port = port or free_port()
     argv = [part.replace("{host}", HOST).replace("{port}", str(port)) for part in command]
     with open(log, "wb") as sink:
         # A session of its own, so that a hung server can be killed with all its workers.
