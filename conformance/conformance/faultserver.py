@@ -100,11 +100,13 @@ def fault_server(
     log: Path,
     name: str,
     secret_key: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[FaultServer]:
     """Start `start` of `port` with its database (PostgreSQL) and Redis through fresh fault proxies.
 
-    The environment is the matrix's (server_env) plus the short faults budgets; the server and its
-    proxies are gone when the block ends, whatever happened.
+    The environment is the matrix's (server_env) plus the short faults budgets, then `env` (settings an
+    experiment needs short too, e.g. TOKEN_TTL_SECONDS); the server and its proxies are gone when the
+    block ends, whatever happened.
     """
     database = FaultProxy.for_url(database_url, f"{name}-database") if _networked(database_url) else None
     redis = FaultProxy.for_url(redis_url, f"{name}-redis") if redis_url else None
@@ -115,8 +117,8 @@ def fault_server(
             redis.url(redis_url) if redis else "",
         )  # fmt: skip
         served_url = database.url(database_url) if database else database_url
-        env = {**server_env(port, served_url, settings), **FAULT_ENV}
-        running = server.start(start.command, port.directory, env, log)
+        environment = {**server_env(port, served_url, settings), **FAULT_ENV, **(env or {})}
+        running = server.start(start.command, port.directory, environment, log)
         processes.track(log, running.process.pid)
         problem = running.wait_ready(port.ready)
         if problem:

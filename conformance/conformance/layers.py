@@ -95,13 +95,13 @@ def faults_lanes(database: str) -> dict[str, list[str]]:
     The lanes run side by side, each experiment with servers of its own but for the storms, which
     share one (so both storms are in one lane, one process). What the lanes overlap is starting
     servers, registering users and reading records back: the phases that load the machine or measure a
-    bound take the `quiet` lock (conformance/quiet.py), one at a time. The crash and SIGTERM
+    bound take the `quiet` lock (conformance/quiet.py), one at a time. The crash, SIGTERM and time
     experiments even the lanes out: with PostgreSQL the database and Redis lane is the long one.
     (pytest-xdist's --dist loadgroup would do this, but it cannot group under pytest 9.2: it renames
     items by `_nodeid`, which pytest no longer reads.)
     """
     lanes = {"storms": ["test_write_storm", "test_login_storm"], "faults": ["test_database", "test_redis"]}
-    lanes["storms" if database == "postgres" else "faults"] += ["test_crash", "test_shutdown"]
+    lanes["storms" if database == "postgres" else "faults"] += ["test_crash", "test_shutdown", "test_time"]
     placed = {module for modules in lanes.values() for module in modules}
     lanes["faults"] += [module for module in faults_modules() if module not in placed]  # a new experiment
     return lanes
