@@ -156,12 +156,18 @@ def test_chunked_body_with_truncated_last_chunk_is_400_and_closes(
 ) -> None:
     # The client stops sending (half-close) inside a 32-byte chunk, or before the CRLF that ends the
     # last chunk: the message never ended (RFC 9112 8), so nothing may be created.
+    # As with a body shorter than its Content-Length (spec: Media types), the server may also close
+    # without answering (a gateway that buffers bodies does): if it answers, it is 400 bad-request.
     headers = {**user.auth, **JSON, "Transfer-Encoding": "chunked"}
     data = rawhttp.request_bytes("POST", "/projects", host, headers) + body
-    response, rest = _answer_then_close(address, data, half_close=True)
-    assert_problem(rawhttp.as_httpx(response), "bad-request")
+    try:
+        response, rest = _answer_then_close(address, data, half_close=True)
+    except EOFError:
+        response, rest = None, b""
+    if response is not None:
+        assert_problem(rawhttp.as_httpx(response), "bad-request")
+        _dated(response)
     _assert_closed(rest)
-    _dated(response)
     assert list_all_projects(client, user) == []
 
 
@@ -257,9 +263,11 @@ def test_413_before_the_body_closes_the_connection(
         # More bytes after the answer, as a client that did not wait would send them.
         rawhttp.send_all(sock, smuggled)
         try:
-            rest: bytes | None = reader.rest_until_close()
+            rest = reader.rest_until_close()
         except TimeoutError:
-            rest = None
-    _assert_closed(rest)
+            # Still open: allowed only for a server that reads the declared body and discards it (nginx
+            # does, to keep the connection), which frames the bytes as body; nothing may be answered.
+            rest = reader.buffer
+    assert rest == b"", f"a second response followed the answer: {rest[:300]!r}"
     _dated(response)
     assert list_all_projects(client, user) == []
