@@ -1,4 +1,4 @@
-"""The `logs` row: a column fails when a server log holds a Python traceback or an access-log 500."""
+"""The `logs` row: a column fails when a server log holds a traceback, an access-log 500 or a secret."""
 
 from __future__ import annotations
 
@@ -13,6 +13,11 @@ CRASH_SUFFIX = "-crash.log"
 TRACEBACK = "Traceback (most recent call last)"
 # The ports' access logs are JSON lines (spec/README.md, "Access log"): `"status": 500` in any spacing.
 STATUS_500 = re.compile(r'"status"\s*:\s*500\b')
+# Data that reaches a log only as a leak (spec/README.md, "Bad weather": bind parameters are never logged):
+# a password hash, or an address the suite registered (conformance.api.unique_email: `<prefix>-<uuid4
+# hex>@example.com`, which never appears in a path). A database error that logs its SQL parameters shows
+# both.
+SECRET = re.compile(r"\$argon2(id|i|d)\$|-[0-9a-f]{32}@example\.com")
 MAX_SHOWN = 20  # offending lines in the report; the full list goes to logs.txt
 LINE_SHOWN = 240
 
@@ -21,7 +26,7 @@ def server_logs(column_dir: Path, names: list[str]) -> list[Path]:
     """The column's server logs: `names` in its directory, and the faults layer's but for deliberate crashes.
 
     A server killed on purpose (its log named *-crash.log) may leave anything behind; every other server
-    must not log a traceback or answer a 500, in any layer.
+    must not log a traceback, a secret or answer a 500, in any layer.
     """
     logs = [column_dir / name for name in names if (column_dir / name).exists()]
     faults = sorted((column_dir / FIGURES_DIR).glob("*.log"))
@@ -29,11 +34,11 @@ def server_logs(column_dir: Path, names: list[str]) -> list[Path]:
 
 
 def offending_lines(path: Path, root: Path) -> list[str]:
-    """`file:line: text` of each traceback header and each access-log line with status 500."""
+    """`file:line: text` of each traceback header, access-log line with status 500, and leaked secret."""
     found = []
     with open(path, errors="replace") as log:
         for number, line in enumerate(log, 1):
-            if TRACEBACK in line or STATUS_500.search(line):
+            if TRACEBACK in line or STATUS_500.search(line) or SECRET.search(line):
                 text = line.strip()
                 shown = text if len(text) <= LINE_SHOWN else text[:LINE_SHOWN] + "..."
                 found.append(f"{path.relative_to(root)}:{number}: {shown}")
