@@ -53,6 +53,15 @@ def _assert_closed(rest: bytes | None) -> None:
     assert rest == b"", f"a second response followed the answer: {rest[:300]!r}"
 
 
+def _assert_closed_and_nothing_created(
+    response: rawhttp.RawResponse, rest: bytes | None, client: httpx.Client, user: User
+) -> None:
+    """After a refusal: the connection closed with nothing more sent, the answer dated, nothing created."""
+    _assert_closed(rest)
+    _dated(response)
+    assert list_all_projects(client, user) == []
+
+
 def test_malformed_request_line_is_400(address: tuple[str, int]) -> None:
     for line in (b"this is not http\r\n\r\n", b"GET\r\n\r\n", b"GET /healthz HTTP/1.1 extra\r\n\r\n"):
         with rawhttp.connect(address) as sock:
@@ -127,9 +136,7 @@ def test_chunked_body_with_invalid_chunk_size_is_400_and_closes(
     data = rawhttp.request_bytes("POST", "/projects", host, headers) + body + _smuggled(host, user)
     response, rest = _answer_then_close(address, data)
     assert_problem(rawhttp.as_httpx(response), "bad-request")
-    _assert_closed(rest)
-    _dated(response)
-    assert list_all_projects(client, user) == []
+    _assert_closed_and_nothing_created(response, rest, client, user)
 
 
 def test_chunked_body_without_chunk_terminator_is_400_and_closes(
@@ -141,9 +148,7 @@ def test_chunked_body_without_chunk_terminator_is_400_and_closes(
     data = rawhttp.request_bytes("POST", "/projects", host, headers) + body + _smuggled(host, user)
     response, rest = _answer_then_close(address, data)
     assert_problem(rawhttp.as_httpx(response), "bad-request")
-    _assert_closed(rest)
-    _dated(response)
-    assert list_all_projects(client, user) == []
+    _assert_closed_and_nothing_created(response, rest, client, user)
 
 
 @pytest.mark.parametrize(
@@ -180,9 +185,7 @@ def test_content_length_with_transfer_encoding_is_400_and_closes(
     data = rawhttp.request_bytes("POST", "/projects", host, headers) + rawhttp.chunked(BODY)
     response, rest = _answer_then_close(address, data + _smuggled(host, user))
     assert response.status == 400, response
-    _assert_closed(rest)
-    _dated(response)
-    assert list_all_projects(client, user) == []
+    _assert_closed_and_nothing_created(response, rest, client, user)
 
 
 def test_transfer_encoding_on_http_1_0_is_400_and_closes(
@@ -195,9 +198,7 @@ def test_transfer_encoding_on_http_1_0_is_400_and_closes(
     )
     response, rest = _answer_then_close(address, data + _smuggled(host, user))
     assert response.status == 400, response
-    _assert_closed(rest)
-    _dated(response)
-    assert list_all_projects(client, user) == []
+    _assert_closed_and_nothing_created(response, rest, client, user)
 
 
 @pytest.mark.parametrize("coding", ["gzip, chunked", "deflate, chunked"])
@@ -212,9 +213,7 @@ def test_transfer_coding_other_than_chunked_alone_is_501_and_closes(
     # The server's own 501 may have a body of its own; an application 501 is the spec's problem.
     if (response.header("content-type") or "").startswith("application/problem+json"):
         assert_problem(rawhttp.as_httpx(response), "not-implemented")
-    _assert_closed(rest)
-    _dated(response)
-    assert list_all_projects(client, user) == []
+    _assert_closed_and_nothing_created(response, rest, client, user)
 
 
 # Differing values only: RFC 9110 8.6 lets a recipient either refuse identical ones ("13, 13") or read
