@@ -99,3 +99,10 @@ def on_starting(server: Arbiter) -> None:
     finally:
         database.dispose()  # the master keeps no connection open for the workers to inherit
     server.log.info("schema applied to %s", database.engine.url.render_as_string(hide_password=True))
+
+
+def worker_exit(server: Arbiter, worker: Any) -> None:
+    """Write out the access-log lines still queued (tasks_api/logwriter.py) before the worker ends."""
+    from tasks_api import logwriter
+
+    logwriter.flush()

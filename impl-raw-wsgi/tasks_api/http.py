@@ -106,13 +106,18 @@ class Response:
 
     @property
     def status_line(self) -> str:
-        return f"{self.status} {HTTPStatus(self.status).phrase}"
+        return _STATUS_LINES[self.status]
 
     def header(self, name: str) -> str | None:
         """The first value of a response header, matched case-insensitively."""
         return next((value for key, value in self.headers if key.lower() == name.lower()), None)
 
 
+# Built once per process: json.dumps() with any non-default argument makes a new encoder per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
+
+
 def json_bytes(data: object) -> bytes:
     """Compact UTF-8 JSON: the exact bytes that are sent, and stored for idempotent replays."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    return _ENCODER.encode(data).encode("utf-8")

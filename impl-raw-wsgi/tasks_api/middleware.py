@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -13,6 +12,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
+from tasks_api import logwriter
 from tasks_api.http import REQUEST_ID_KEY
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
@@ -44,8 +44,12 @@ def request_id(app: WSGIApplication) -> WSGIApplication:
 
 
 def access_log(app: WSGIApplication, logger: logging.Logger | None = None) -> WSGIApplication:
-    """One JSON line per request (time, method, path, status, duration_ms, request_id), to stdout."""
-    logger = logger or _stdout_logger()
+    """One JSON line per request (time, method, path, status, duration_ms, request_id), to stdout.
+
+    The line goes to `logger` when one is given (tests); by default to logwriter.py's writer thread,
+    so that no request thread waits on another's write.
+    """
+    emit = logger.info if logger is not None else logwriter.stdout_writer().put
 
     def middleware(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -66,7 +70,7 @@ def access_log(app: WSGIApplication, logger: logging.Logger | None = None) -> WS
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 "request_id": environ.get(REQUEST_ID_KEY),
             }
-            logger.info(json.dumps(record))
+            emit(json.dumps(record))
 
         # The line is written when the server closes the body, i.e. when the response is over: for a
         # stream (GET /events) that is minutes after the application returned.
@@ -96,19 +100,6 @@ class _ClosingBody:
                 close()  # a stream's `finally` runs here: its Redis subscription is released
         finally:
             self.on_close()
-
-
-def _stdout_logger() -> logging.Logger:
-    # A logger of its own, to stdout, message only: the line is already JSON. The logging module
-    # serialises writes from the worker's threads, which bare print() calls would not.
-    logger = logging.getLogger("tasks_api.access")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False  # not a second time through the root logger
-    return logger
 
 
 # concordance: cors

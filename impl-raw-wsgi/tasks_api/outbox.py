@@ -4,16 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from tasks_api.errors import HTTPError
 from tasks_api.http import json_bytes
-from tasks_api.models import events, now, users
+from tasks_api.models import events, now, projects, users
 
 # concordance: event-outbox
 
 
-def lock_owner(connection: Connection, user_id: int) -> None:
+# Built once (module level): each write only binds them.
+_OWNER = select(users.c.id).where(users.c.id == bindparam("user_id")).with_for_update()
+_OWNER_AND_PROJECT = (
+    select(users.c.id, projects.c.id.label("project_id"))
+    .select_from(
+        users.outerjoin(
+            projects, (projects.c.id == bindparam("project_id")) & (projects.c.owner_id == users.c.id)
+        )
+    )
+    .where(users.c.id == bindparam("user_id"))
+    .with_for_update(of=users)
+)
+_PRUNE = delete(events).where(
+    events.c.user_id == bindparam("user_id"), events.c.created_at < bindparam("before")
+)
+_INSERT = insert(events).returning(events.c.id)
+
+
+def lock_owner(connection: Connection, user_id: int, project_id: int | None = None) -> bool:
     """First statement of a write that will carry an event: take the owner's users row FOR UPDATE.
 
     One user's event ids must become visible in increasing order (a stream remembers the last id it
@@ -21,10 +39,16 @@ def lock_owner(connection: Connection, user_id: int) -> None:
     PostgreSQL needs the row lock; SQLite ignores FOR UPDATE, its BEGIN IMMEDIATE already serialises
     writers. Taken before the change, not just before the insert, so that the change's own row locks
     never wait behind it (DELETE /users/me locks the users row first, then the rows it cascades to).
+
+    With a `project_id`, the same statement tells whether the user owns that project (the return value).
     """
-    owner = connection.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
-    if owner.scalar_one_or_none() is None:  # the account was deleted since the token was checked
+    if project_id is None:
+        row = connection.execute(_OWNER, {"user_id": user_id}).first()
+    else:
+        row = connection.execute(_OWNER_AND_PROJECT, {"user_id": user_id, "project_id": project_id}).first()
+    if row is None:  # the account was deleted since the token was checked
         raise HTTPError("invalid-token", "The token's user no longer exists.")
+    return project_id is None or row.project_id is not None
 
 
 def record(
@@ -35,14 +59,9 @@ def record(
     The event exists exactly when the change does. `data` is stored as the compact JSON that every
     stream sends as is. The same transaction prunes this user's events older than the retention.
     """
-    connection.execute(
-        delete(events).where(events.c.user_id == user_id, events.c.created_at < now(-retention_seconds))
-    )
-    return connection.execute(
-        insert(events)
-        .values(user_id=user_id, type=kind, data=json_bytes(data).decode("utf-8"), created_at=now())
-        .returning(events.c.id)
-    ).scalar_one()
+    connection.execute(_PRUNE, {"user_id": user_id, "before": now(-retention_seconds)})
+    values = {"user_id": user_id, "type": kind, "data": json_bytes(data).decode("utf-8"), "created_at": now()}
+    return connection.execute(_INSERT, values).scalar_one()
 
 
 # end concordance

@@ -42,6 +42,9 @@ class Router:
 
     def __init__(self) -> None:
         self.routes: list[Route] = []
+        # The routes by the first segment of their template ("tasks" for /tasks/{task_id}), built as
+        # routes are added: a request tries only the few templates that can match, not every regex.
+        self._by_segment: dict[str, list[Route]] = {}
 
     def add(self, template: str, *, patterns: dict[str, str] | None = None, **handlers: Handler) -> None:
         """Register `template` with one handler per method, e.g. add("/users/me", GET=..., DELETE=...).
@@ -53,11 +56,13 @@ class Router:
             f"(?P<{part}>{patterns.get(part, _ID_PATTERN)})" if index % 2 else re.escape(part)
             for index, part in enumerate(_PLACEHOLDER.split(template))
         )
-        self.routes.append(Route(template, re.compile(regex), handlers, frozenset(patterns)))
+        route = Route(template, re.compile(regex), handlers, frozenset(patterns))
+        self.routes.append(route)
+        self._by_segment.setdefault(_first_segment(template), []).append(route)
 
     def match(self, path: str) -> tuple[Route, dict[str, int | str]] | None:
         """The route of `path` and its parameters, or None: an id out of range matches nothing."""
-        for route in self.routes:
+        for route in self._by_segment.get(_first_segment(path), ()):
             found = route.pattern.fullmatch(path)  # fullmatch: `/projects/` is not `/projects`
             if found:
                 parameters: dict[str, int | str] = {
@@ -90,3 +95,8 @@ class Router:
         return handler(request, **parameters)
 
     # end concordance
+
+
+def _first_segment(path: str) -> str:
+    """`tasks` for /tasks/7, `` for /: no template has a placeholder in its first segment."""
+    return path[1:].partition("/")[0]

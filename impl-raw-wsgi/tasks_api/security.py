@@ -13,7 +13,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, bindparam, select
 
 from tasks_api.errors import HTTPError, unavailable
 from tasks_api.http import Request
@@ -104,9 +104,12 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
-def authenticate(request: Request) -> Caller:
-    """The caller of a protected operation, or 401: the token is looked up on every request."""
-    header = request.header("Authorization")
+def bearer_digest(request: Request) -> str:
+    """The SHA-256 of the request's bearer token, or 401 when there is none or it cannot be one of ours.
+
+    No database yet: the caller looks the digest up, alone (authenticate) or joined with the resource.
+    """
+    header = request.environ.get("HTTP_AUTHORIZATION")
     scheme, _, token = (header or "").partition(" ")
     if scheme.lower() != "bearer":  # no header, or another scheme (Basic ...)
         raise HTTPError(
@@ -114,22 +117,39 @@ def authenticate(request: Request) -> Caller:
             "Send Authorization: Bearer <token>.",
             headers=[("WWW-Authenticate", CHALLENGE)],
         )
-    invalid = HTTPError(
+    if not TOKEN_SYNTAX.fullmatch(token):  # also refuses a second space before the token
+        raise invalid_token()
+    return token_hash(token)
+
+
+def invalid_token() -> HTTPError:
+    return HTTPError(
         "invalid-token",
         "The token is unknown, expired or revoked.",
         headers=[("WWW-Authenticate", CHALLENGE + ', error="invalid_token"')],
     )
-    if not TOKEN_SYNTAX.fullmatch(token):  # also refuses a second space before the token
-        raise invalid
-    digest = token_hash(token)
-    with request.db.read() as connection:
-        row = connection.execute(
-            select(users.c.id, users.c.email, users.c.name, users.c.created_at)
-            .join(tokens, tokens.c.user_id == users.c.id)
-            .where(tokens.c.token_hash == digest, tokens.c.expires_at > now())
-        ).one_or_none()
+
+
+def live_token() -> ColumnElement[bool]:
+    """The WHERE clause of a token lookup: this digest, not expired (binds `digest` and `now`)."""
+    return (tokens.c.token_hash == bindparam("digest")) & (tokens.c.expires_at > bindparam("now"))
+
+
+# Built once: a module-level statement keeps its SQLAlchemy cache key, so each execution only binds.
+_CALLER = (
+    select(users.c.id, users.c.email, users.c.name, users.c.created_at)
+    .join(tokens, tokens.c.user_id == users.c.id)
+    .where(live_token())
+)
+
+
+def authenticate(request: Request) -> Caller:
+    """The caller of a protected operation, or 401: the token is looked up on every request."""
+    digest = bearer_digest(request)
+    with request.db.single_read() as connection:
+        row = connection.execute(_CALLER, {"digest": digest, "now": now()}).one_or_none()
     if row is None:
-        raise invalid
+        raise invalid_token()
     return Caller(row.id, row.email, row.name, row.created_at, digest)
 
 

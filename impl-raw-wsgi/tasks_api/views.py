@@ -7,11 +7,23 @@ idempotency, then business rules.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, Table, delete, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from tasks_api import (
@@ -178,12 +190,12 @@ def create_project(request: Request) -> Response:
             .returning(*projects.c)
         ).one()
         document = schemas.project_out(row)
-        recorded.append(_record(request, connection, caller, "project.created", outbox.changed(document)))
+        recorded.append(_record(request, connection, caller.id, "project.created", outbox.changed(document)))
         return _created(document, f"/projects/{row.id}", row.version)
 
     fingerprint = idempotency.fingerprint(request.path, body.raw)
     response = idempotency.create_once(request.db, request.settings, caller.id, key, fingerprint, create)
-    _publish(request, caller, recorded)  # after the commit, so a woken stream finds the row
+    _publish(request, caller.id, recorded)  # after the commit, so a woken stream finds the row
     return response
 
 
@@ -210,8 +222,8 @@ def update_project(request: Request, project_id: int) -> Response:
         if row is None:  # 404 or 412: the transaction rolls back, no event
             raise _why_unchanged(connection, projects, owned, expected, "project", project_id)
         document = schemas.project_out(row)
-        event = _record(request, connection, caller, "project.updated", outbox.changed(document))
-    _publish(request, caller, [event])  # committed: now a woken stream finds the row
+        event = _record(request, connection, caller.id, "project.updated", outbox.changed(document))
+    _publish(request, caller.id, [event])  # committed: now a woken stream finds the row
     # end concordance
     return Response.json(document, headers=[("ETag", conditional.etag(row.version))])
 
@@ -227,72 +239,132 @@ def delete_project(request: Request, project_id: int) -> Response:
 
 def list_tasks(request: Request, project_id: int) -> Response:
     """List a project's tasks"""
-    caller = authenticate(request)
-    query, errors = schemas.parse_page_query(request.query, filters=True)
-    require_valid(errors)
-    scope = {
-        "list": "tasks",
-        "user": caller.id,
-        "project": project_id,
-        "done": query.done,
-        "priority": query.priority,
-    }
-    after = pagination.decode_cursor(request.settings.secret_key, query.cursor, scope) if query.cursor else 0
+    digest = security.bearer_digest(request)
+    # Two statements (the token with the project, then the page) that must agree: a project deleted
+    # between them would be an empty 200 instead of a 404. So one transaction, on SQLite too (BEGIN).
     with request.db.read() as connection:
-        _find(connection, projects, _project_of(caller, project_id), "project", project_id)
-        statement = select(tasks).where(tasks.c.project_id == project_id, tasks.c.id > after)
-        if query.done is not None:
-            statement = statement.where(tasks.c.done == query.done)
-        if query.priority is not None:
-            statement = statement.where(tasks.c.priority == query.priority)
-        rows = connection.execute(statement.order_by(tasks.c.id).limit(query.page_size + 1)).all()
+        caller_id, owned = _token_and_project(connection, digest, project_id)  # 401
+        query, errors = schemas.parse_page_query(request.query, filters=True)
+        require_valid(errors)
+        scope = {
+            "list": "tasks",
+            "user": caller_id,
+            "project": project_id,
+            "done": query.done,
+            "priority": query.priority,
+        }
+        secret = request.settings.secret_key
+        after = pagination.decode_cursor(secret, query.cursor, scope) if query.cursor else 0
+        if not owned:
+            raise not_found("project", project_id)
+        statement = _task_page(query.done is not None, query.priority is not None)
+        parameters = {"project_id": project_id, "after": after, "size": query.page_size + 1}
+        parameters.update(done=query.done, priority=query.priority)  # ignored where not filtered on
+        rows = connection.execute(statement, parameters).all()
     return _page(request, query, scope, rows, schemas.task_out)
+
+
+# Hot path: the token and the owned project in one statement (no row: 401; a row without project: 404).
+_PROJECT_FOR_TOKEN = (
+    select(tokens.c.user_id, projects.c.id)
+    .select_from(
+        tokens.outerjoin(
+            projects, (projects.c.id == bindparam("project_id")) & (projects.c.owner_id == tokens.c.user_id)
+        )
+    )
+    .where(security.live_token())
+)
+
+
+def _token_and_project(connection: Connection, digest: str, project_id: int) -> tuple[int, bool]:
+    """The caller's id (401 when the token is not live) and whether they own the project."""
+    parameters = {"digest": digest, "now": now(), "project_id": project_id}
+    row = connection.execute(_PROJECT_FOR_TOKEN, parameters).first()
+    if row is None:
+        raise security.invalid_token()
+    return row.user_id, row.id is not None
+
+
+@functools.cache
+def _task_page(by_done: bool, by_priority: bool) -> Select[Any]:
+    """The page query with the filters asked for: four statements in all, each built once."""
+    statement = select(tasks).where(
+        tasks.c.project_id == bindparam("project_id"), tasks.c.id > bindparam("after")
+    )
+    if by_done:
+        statement = statement.where(tasks.c.done == bindparam("done"))
+    if by_priority:
+        statement = statement.where(tasks.c.priority == bindparam("priority"))
+    return statement.order_by(tasks.c.id).limit(bindparam("size"))  # one more row than the page: a next?
 
 
 def create_task(request: Request, project_id: int) -> Response:
     """Create a task in a project"""
-    caller = authenticate(request)
+    digest = security.bearer_digest(request)
+    # One statement, outside a transaction, before the body is read: the token (401) and whether the
+    # project is the caller's (its 404 comes after the body's checks, and before idempotency).
+    with request.db.single_read() as connection:
+        caller_id, owned = _token_and_project(connection, digest, project_id)
     body = read_json(request)
     errors: list[ErrorItem] = []
     key = idempotency.read_key(request, errors)
     values, body_errors = schemas.parse_object(body.value, schemas.TASK_CREATE)
     require_valid(errors + body_errors)
-    # The resource (404) comes before idempotency in the order of checks.
-    with request.db.read() as connection:
-        _find(connection, projects, _project_of(caller, project_id), "project", project_id)
+    if not owned:
+        raise not_found("project", project_id)
 
     recorded: list[int] = []  # the event's id once the create has run: never on a replay
 
     def create(connection: Connection) -> Response:
-        outbox.lock_owner(connection, caller.id)
-        # Checked again inside the writing transaction: the project may have been deleted meanwhile.
-        _find(connection, projects, _project_of(caller, project_id), "project", project_id)
+        # Checked again inside the writing transaction, with the owner's lock: the project may have been
+        # deleted meanwhile.
+        if not outbox.lock_owner(connection, caller_id, project_id):
+            raise not_found("project", project_id)
         stamp = now()
         fields = {"notes": "", "done": False, "priority": "normal", "due_on": None, **values}
+        fields.update(project_id=project_id, version=1, created_at=stamp, updated_at=stamp)
         try:
-            row = connection.execute(
-                insert(tasks)
-                .values(**fields, project_id=project_id, version=1, created_at=stamp, updated_at=stamp)
-                .returning(*tasks.c)
-            ).one()
+            row = connection.execute(_INSERT_TASK, fields).one()
         except IntegrityError:  # PostgreSQL, READ COMMITTED: deleted between the check and the insert
             raise not_found("project", project_id) from None
         document = schemas.task_out(row)
-        recorded.append(_record(request, connection, caller, "task.created", outbox.changed(document)))
+        recorded.append(_record(request, connection, caller_id, "task.created", outbox.changed(document)))
         return _created(document, f"/tasks/{row.id}", row.version)
 
     fingerprint = idempotency.fingerprint(request.path, body.raw)
-    response = idempotency.create_once(request.db, request.settings, caller.id, key, fingerprint, create)
-    _publish(request, caller, recorded)
+    response = idempotency.create_once(request.db, request.settings, caller_id, key, fingerprint, create)
+    _publish(request, caller_id, recorded)
     return response
+
+
+_INSERT_TASK = insert(tasks).returning(*tasks.c)  # built once; the values come as parameters
+
+
+# Hot path: the token and the owned task in ONE statement, built once (a module-level statement keeps
+# its cache key: executing it only binds). No row: the token is unknown or expired (401); a row whose
+# task has no owned project: not the caller's, or no such task (404); else the task.
+_TASK_FOR_TOKEN = (
+    select(tokens.c.user_id, projects.c.owner_id, tasks)
+    .select_from(
+        tokens.outerjoin(tasks, tasks.c.id == bindparam("task_id")).outerjoin(
+            projects, (projects.c.id == tasks.c.project_id) & (projects.c.owner_id == tokens.c.user_id)
+        )
+    )
+    .where(security.live_token())
+)
 
 
 def get_task(request: Request, task_id: int) -> Response:
     """Get a task"""
-    caller = authenticate(request)
-    with request.db.read() as connection:
-        row = _find(connection, tasks, _task_of(caller, task_id), "task", task_id)
-    return _representation(schemas.task_out(row), row.version, request.header("If-None-Match"))
+    digest = security.bearer_digest(request)  # 401 without a well-formed token, before any database work
+    with request.db.single_read() as connection:
+        parameters = {"digest": digest, "now": now(), "task_id": task_id}
+        row = connection.execute(_TASK_FOR_TOKEN, parameters).first()
+    if row is None:
+        raise security.invalid_token()
+    if row.owner_id is None:
+        raise not_found("task", task_id)
+    return _representation(schemas.task_out(row), row.version, request.environ.get("HTTP_IF_NONE_MATCH"))
 
 
 def replace_task(request: Request, task_id: int) -> Response:
@@ -508,8 +580,8 @@ def _write_task(
         if row is None:
             raise _why_unchanged(connection, tasks, owned, expected, "task", task_id, _foreign_project())
         document = schemas.task_out(row)
-        event = _record(request, connection, caller, "task.updated", outbox.changed(document))
-    _publish(request, caller, [event])
+        event = _record(request, connection, caller.id, "task.updated", outbox.changed(document))
+    _publish(request, caller.id, [event])
     return Response.json(document, headers=[("ETag", conditional.etag(row.version))])
 
 
@@ -531,17 +603,17 @@ def _delete(
         if row is None:
             raise _why_unchanged(connection, table, condition, expected, what, ident)
         data = outbox.deleted(row.id, row.version, row.project_id if table is tasks else None)
-        event = _record(request, connection, caller, f"{what}.deleted", data)
-    _publish(request, caller, [event])
+        event = _record(request, connection, caller.id, f"{what}.deleted", data)
+    _publish(request, caller.id, [event])
     return Response.empty(204)
 
 
-def _record(request: Request, connection: Connection, caller: Caller, kind: str, data: dict[str, Any]) -> int:
+def _record(request: Request, connection: Connection, user_id: int, kind: str, data: dict[str, Any]) -> int:
     """The change's event, in the change's transaction (the caller owns what changed)."""
-    return outbox.record(connection, caller.id, kind, data, request.settings.events_retention_seconds)
+    return outbox.record(connection, user_id, kind, data, request.settings.events_retention_seconds)
 
 
-def _publish(request: Request, caller: Caller, event_ids: list[int]) -> None:
+def _publish(request: Request, user_id: int, event_ids: list[int]) -> None:
     """After the commit: wake the caller's streams (a no-op without REDIS_URL)."""
     for event_id in event_ids:
-        request.wakeups.publish(caller.id, event_id)
+        request.wakeups.publish(user_id, event_id)

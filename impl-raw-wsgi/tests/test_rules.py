@@ -191,20 +191,17 @@ def test_idempotent_creates_replay_the_stored_bytes(user):
 
 
 def test_a_failed_create_frees_its_idempotency_key(user, database, monkeypatch):
-    from tasks_api import views
+    from tasks_api import outbox
 
     user.post("/projects", {"name": "Home"})
-    real_find = views._find
-    calls = []
+    real_lock_owner = outbox.lock_owner
 
-    def project_vanishes(connection, table, condition, what, ident):
-        calls.append(what)
-        if len(calls) == 2:  # the check inside the create's transaction
-            raise views.not_found(what, ident)
-        return real_find(connection, table, condition, what, ident)
+    def project_vanishes(connection, user_id, project_id=None):
+        real_lock_owner(connection, user_id, project_id)
+        return False  # the check inside the create's transaction: the project is gone
 
-    monkeypatch.setattr(views, "_find", project_vanishes)
+    monkeypatch.setattr(outbox, "lock_owner", project_vanishes)
     assert user.post("/projects/1/tasks", {"title": "t"}, headers={"Idempotency-Key": "k"}).status == 404
-    monkeypatch.setattr(views, "_find", real_find)
+    monkeypatch.setattr(outbox, "lock_owner", real_lock_owner)
     retry = user.post("/projects/1/tasks", {"title": "t"}, headers={"Idempotency-Key": "k"})
     assert retry.status == 201 and "idempotent-replayed" not in retry.headers
