@@ -97,3 +97,11 @@ def pre_request(worker: Any, req: Any) -> None:
     for name, value in req.headers:
         if name == "CONTENT-LENGTH" and value.isdigit() and int(value) > MAX_BODY_BYTES:
             req.force_close()
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """Write out the access lines still queued (tasks_api.middleware's listener thread) before the worker
+    process ends, so a SIGTERM loses none of them."""
+    from tasks_api.middleware import stop_access_log
+
+    stop_access_log()

@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 from flask import Flask, Request, Response, request
 from flask.globals import request_ctx
 from flask.json.provider import DefaultJSONProvider
+from flask.sessions import SessionInterface
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import BaseConverter
 
@@ -58,6 +59,12 @@ def _check_parsed(value: Any) -> None:
             stack.extend((child, depth + 1) for child in children)
 
 
+# Hot path: json.dumps with options builds a new encoder at every call.
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=False, default=DefaultJSONProvider.default
+)
+
+
 class StrictJSONProvider(DefaultJSONProvider):
     """RFC 8259 JSON in UTF-8 only; responses keep the schema's member order."""
 
@@ -65,11 +72,17 @@ class StrictJSONProvider(DefaultJSONProvider):
     ensure_ascii = False  # UTF-8 on the wire, as RFC 8259 says
     compact = True
 
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        """Compact JSON in schema order; the common call (no options) uses one encoder built per process."""
+        if kwargs:
+            return super().dumps(obj, **kwargs)
+        return _ENCODER.encode(obj)
+
     def response(self, *args: Any, **kwargs: Any) -> Response:
         """Flask's JSON response without its trailing newline: the same bytes as every other port."""
-        response = super().response(*args, **kwargs)
-        response.set_data(response.get_data().rstrip(b"\n"))
-        return response
+        # Hot path: built directly (Flask's own adds a newline this port would then cut off a copy).
+        body = self.dumps(self._prepare_response_obj(args, kwargs))
+        return self._app.response_class(body, mimetype=self.mimetype)
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         """Parse strictly: invalid UTF-8, NaN/Infinity and lone surrogates all raise ValueError."""
@@ -83,6 +96,18 @@ class StrictJSONProvider(DefaultJSONProvider):
             raise ValueError(f"the JSON text is nested deeper than {MAX_DEPTH} levels") from None
         _check_parsed(value)
         return value
+
+
+class NoCookieSession(SessionInterface):
+    """The API is stateless (bearer tokens): no cookie session is ever opened. Flask's default would build a
+    signing serializer from SECRET_KEY (which holds the cursors' key here) for every request."""
+
+    def open_session(self, app: Flask, request: Request) -> None:
+        """None: Flask then uses a null session, and saves nothing."""
+        return None
+
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        """Never called for a null session."""
 
 
 class ApiRequest(Request):
@@ -207,6 +232,7 @@ class TasksFlask(Flask):
 
     request_class = ApiRequest
     json_provider_class = StrictJSONProvider
+    session_interface = NoCookieSession()
 
     def make_default_options_response(self) -> Response:
         """204 with Allow in canonical order (Flask answers 200 with an empty text/html body)."""

@@ -152,7 +152,7 @@ def run_create(key: str | None, create: Callable[[], Response]) -> Response:
         response = create()
         session.commit()
         return response
-    claim = _claim(session, g.user.id, key, fingerprint())
+    claim = _claim(session, g.user_id, key, fingerprint())
     if isinstance(claim, Response):
         return claim
     try:

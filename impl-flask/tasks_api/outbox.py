@@ -12,7 +12,7 @@ import redis
 from flask import Flask, current_app
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from sqlalchemy import delete, event, select
+from sqlalchemy import bindparam, delete, event, insert, select
 from sqlalchemy.orm import Session
 
 from .errors import ApiProblem
@@ -49,6 +49,17 @@ def task_deleted(task_id: int, version: int, project_id: int) -> str:
     return compact({"id": task_id, "version": version, "project_id": project_id})
 
 
+# Hot path (every write): built once, Core statements on the mapped tables, run by the request's session.
+# Nothing here needs an ORM instance: the event row is written once and never read back in this request.
+LOCK_OWNER = select(User.__table__.c.id).where(User.__table__.c.id == bindparam("user_id")).with_for_update()
+_events = Event.__table__
+# A bulk prune: Core, so no loaded Event is kept in sync (there is none).
+PRUNE_EVENTS = delete(_events).where(
+    _events.c.user_id == bindparam("user_id"), _events.c.created_at < bindparam("before")
+)
+INSERT_EVENT = insert(_events).returning(_events.c.id)
+
+
 # concordance: event-outbox
 def lock_owner(session: Session, user_id: int) -> None:
     """Lock the owner's users row FOR UPDATE, first in the transaction (before the change's own rows).
@@ -58,7 +69,7 @@ def lock_owner(session: Session, user_id: int) -> None:
     request's BEGIN IMMEDIATE already serialises writers. Locking before the change keeps one lock order
     (user, then rows) in every writer, so two writers cannot deadlock.
     """
-    if session.scalar(select(User.id).where(User.id == user_id).with_for_update()) is None:
+    if session.scalar(LOCK_OWNER, {"user_id": user_id}) is None:
         # The user (and with it the token) was deleted after the token was checked.
         raise ApiProblem("invalid-token", "The token is unknown, expired or revoked.")
 
@@ -68,14 +79,10 @@ def record_event(session: Session, user_id: int, type_: str, data: str) -> None:
     and queue the id for the publish that follows the commit (a rollback forgets it)."""
     now = utc_now()
     retention = datetime.timedelta(seconds=current_app.config["EVENTS_RETENTION_SECONDS"])
-    session.execute(
-        delete(Event).where(Event.user_id == user_id, Event.created_at < timestamp(now - retention)),
-        execution_options={"synchronize_session": False},  # a bulk prune: no loaded Event to keep in sync
-    )
-    row = Event(user_id=user_id, type=type_, data=data, created_at=timestamp(now))
-    session.add(row)
-    session.flush()  # the id, for the Redis message
-    session.info.setdefault(PENDING, []).append((user_id, row.id))
+    session.execute(PRUNE_EVENTS, {"user_id": user_id, "before": timestamp(now - retention)})
+    values = {"user_id": user_id, "type": type_, "data": data, "created_at": timestamp(now)}
+    event_id = session.execute(INSERT_EVENT, values).scalar_one()  # the id, for the Redis message
+    session.info.setdefault(PENDING, []).append((user_id, event_id))
 
 
 def _publish_pending(client: redis.Redis | None, session: Session) -> None:

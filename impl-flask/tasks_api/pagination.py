@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -40,13 +41,31 @@ def _invalid(detail: str) -> ApiProblem:
     return ApiProblem("invalid-cursor", detail)
 
 
+def invalid_cursor() -> ApiProblem:
+    """400 invalid-cursor for a cursor of another list, user or filter."""
+    return _invalid("The cursor belongs to another list, user or filter.")
+
+
 def _same(a: Any, b: Any) -> bool:
     # Strict JSON equality: true is not 1, and 1 is not 1.0.
     return type(a) is type(b) and a == b
 
 
-def decode_cursor(secret: str, cursor: str, scope: dict[str, Any]) -> int:
-    """The id to continue after, or 400 invalid-cursor when forged, garbled or from another list."""
+@dataclass(frozen=True)
+class Cursor:
+    """A verified cursor: the id to continue after, and the user it was issued to."""
+
+    after: int
+    user: Any
+
+    def issued_for(self, user_id: int) -> bool:
+        """Whether the cursor was issued to this user."""
+        return _same(self.user, user_id)
+
+
+def read_cursor(secret: str, cursor: str, scope: dict[str, Any]) -> Cursor:
+    """The cursor when it is ours and of this list (every member of `scope`); 400 invalid-cursor when forged,
+    garbled or from another list. The user is left to the caller (Cursor.issued_for) when `scope` has none."""
     payload, dot, mac = cursor.partition(".")
     if not dot or not B64URL_RE.fullmatch(payload) or not B64URL_RE.fullmatch(mac):
         raise _invalid("The cursor is not a cursor of this API.")
@@ -58,11 +77,16 @@ def decode_cursor(secret: str, cursor: str, scope: dict[str, Any]) -> int:
     except ValueError:
         raise _invalid("The cursor does not decode.") from None
     if not isinstance(document, dict) or any(not _same(document.get(k, ...), v) for k, v in scope.items()):
-        raise _invalid("The cursor belongs to another list, user or filter.")
+        raise invalid_cursor()
     after = document.get("after")
     if type(after) is not int or after < 0:
         raise _invalid("The cursor does not name a position.")
-    return after
+    return Cursor(after, document.get("user", ...))
+
+
+def decode_cursor(secret: str, cursor: str, scope: dict[str, Any]) -> int:
+    """The id to continue after, or 400 invalid-cursor when forged, garbled or from another list."""
+    return read_cursor(secret, cursor, scope).after
 
 
 # end concordance

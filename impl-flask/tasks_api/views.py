@@ -20,7 +20,8 @@ from .idempotency import run_create
 from .models import Project, Task, Token, User
 from .outbox import changed, lock_owner, project_deleted, record_event, task_deleted
 from .pages import send_page, send_static
-from .pagination import decode_cursor, encode_cursor, link_next
+from .pagination import decode_cursor, encode_cursor, invalid_cursor, link_next, read_cursor
+from .reads import PROJECT_BY_TOKEN, TASK_BY_TOKEN, TASK_PAGE_BY_TOKEN
 from .schemas import (
     PROJECT_CREATE,
     PROJECT_PATCH,
@@ -40,7 +41,16 @@ from .schemas import (
     utc_now,
     validate,
 )
-from .security import REALM, hash_password, hash_token, login_required, new_token, verify_password
+from .security import (
+    REALM,
+    authenticated,
+    hash_password,
+    hash_token,
+    login_required,
+    new_token,
+    token_checked_in_view,
+    verify_password,
+)
 
 api = Blueprint("api", __name__)
 
@@ -55,25 +65,7 @@ def _not_found(kind: str, ident: int) -> ApiProblem:
 # concordance: ownership
 def _owned_projects() -> Select[tuple[int]]:
     """Ids of the caller's projects: another user's resource is the same as a missing one (404)."""
-    return select(Project.id).where(Project.owner_id == g.user.id)
-
-
-def _get_project(project_id: int) -> Project:
-    project = get_session().scalar(
-        select(Project).where(Project.id == project_id, Project.owner_id == g.user.id)
-    )
-    if project is None:
-        raise _not_found("project", project_id)
-    return project
-
-
-def _get_task(task_id: int) -> Task:
-    task = get_session().scalar(
-        select(Task).where(Task.id == task_id, Task.project_id.in_(_owned_projects()))
-    )
-    if task is None:
-        raise _not_found("task", task_id)
-    return task
+    return select(Project.id).where(Project.owner_id == g.user_id)
 
 
 # end concordance
@@ -81,7 +73,7 @@ def _get_task(task_id: int) -> Task:
 
 def _project_version(project_id: int) -> int | None:
     """The current version of one of the caller's projects (None: missing or someone else's)."""
-    owned = (Project.id == project_id, Project.owner_id == g.user.id)
+    owned = (Project.id == project_id, Project.owner_id == g.user_id)
     return get_session().scalar(select(Project.version).where(*owned))
 
 
@@ -177,7 +169,7 @@ def get_current_user() -> Response:
 def delete_current_user() -> Response:
     """Delete the current user and everything they own"""
     session = get_session()
-    session.execute(delete(User).where(User.id == g.user.id))  # tokens, projects, tasks, keys cascade
+    session.execute(delete(User).where(User.id == g.user_id))  # tokens, projects, tasks, keys cascade
     session.commit()
     return no_content()
 
@@ -240,11 +232,11 @@ def revoke_token() -> Response:
 def list_projects() -> Response:
     """List the current user's projects"""
     params = list_params(request.args, filters=False)
-    scope = {"list": "projects", "user": g.user.id, "project": None, "done": None, "priority": None}
+    scope = {"list": "projects", "user": g.user_id, "project": None, "done": None, "priority": None}
     after = _after(params, scope)
     rows = get_session().scalars(
         select(Project)
-        .where(Project.owner_id == g.user.id, Project.id > after)
+        .where(Project.owner_id == g.user_id, Project.id > after)
         .order_by(Project.id)
         .limit(params.page_size + 1)
     )
@@ -260,10 +252,10 @@ def create_project() -> Response:
 
     def create() -> Response:
         session = get_session()
-        lock_owner(session, g.user.id)  # first: one user's events commit in id order
+        lock_owner(session, g.user_id)  # first: one user's events commit in id order
         now = timestamp(utc_now())
         project = Project(
-            owner_id=g.user.id,
+            owner_id=g.user_id,
             name=data["name"],
             description=data.get("description", ""),
             version=1,
@@ -272,17 +264,20 @@ def create_project() -> Response:
         )
         session.add(project)
         session.flush()  # the id, for Location; committed by run_create together with the idempotency record
-        record_event(session, g.user.id, "project.created", changed(project_json(project)))
+        record_event(session, g.user_id, "project.created", changed(project_json(project)))
         return _with_etag(project_json(project), project.version, 201, Location=f"/projects/{project.id}")
 
     return run_create(key, create)
 
 
 @api.get("/projects/<id:project_id>")
-@login_required
+@token_checked_in_view
 def get_project(project_id: int) -> Response:
     """Get a project"""
-    project = _get_project(project_id)
+    # Hot path: the token check and the read are one statement (reads.py); 401, then 404, then 304.
+    [project] = authenticated(PROJECT_BY_TOKEN, project_id=project_id)
+    if project.id is None:
+        raise _not_found("project", project_id)
     return _read(project_json(project), project.version)
 
 
@@ -294,8 +289,8 @@ def update_project(project_id: int) -> Response:
     data = validate(read_json_body(merge_patch=True), PROJECT_PATCH)
     expected = expected_versions(request.headers.get("If-Match"))
     session = get_session()
-    lock_owner(session, g.user.id)
-    where = [Project.id == project_id, Project.owner_id == g.user.id]
+    lock_owner(session, g.user_id)
+    where = [Project.id == project_id, Project.owner_id == g.user_id]
     if expected is not None:
         where.append(Project.version.in_(expected))
     # One statement decides: of two writers holding the same ETag exactly one matches the version.
@@ -308,7 +303,7 @@ def update_project(project_id: int) -> Response:
     project = session.scalars(statement).first() if expected != set() else None
     if project is None:
         raise _refused("project", project_id, _project_version(project_id), expected)
-    record_event(session, g.user.id, "project.updated", changed(project_json(project)))
+    record_event(session, g.user_id, "project.updated", changed(project_json(project)))
     session.commit()
     return _with_etag(project_json(project), project.version)
 
@@ -322,8 +317,8 @@ def delete_project(project_id: int) -> Response:
     """Delete a project and its tasks"""
     expected = expected_versions(request.headers.get("If-Match"))
     session = get_session()
-    lock_owner(session, g.user.id)
-    where = [Project.id == project_id, Project.owner_id == g.user.id]
+    lock_owner(session, g.user_id)
+    where = [Project.id == project_id, Project.owner_id == g.user_id]
     if expected is not None:
         where.append(Project.version.in_(expected))
     statement = delete(Project).where(*where).returning(Project.version)  # the last version, for the event
@@ -331,7 +326,7 @@ def delete_project(project_id: int) -> Response:
     if deleted is None:
         raise _refused("project", project_id, _project_version(project_id), expected)
     # One project.deleted: its tasks go with it (ON DELETE CASCADE), without a task.deleted each.
-    record_event(session, g.user.id, "project.deleted", project_deleted(project_id, deleted.version))
+    record_event(session, g.user_id, "project.deleted", project_deleted(project_id, deleted.version))
     session.commit()
     return no_content()
 
@@ -340,39 +335,47 @@ def delete_project(project_id: int) -> Response:
 
 
 @api.get("/projects/<id:project_id>/tasks")
-@login_required
+@token_checked_in_view
 def list_tasks(project_id: int) -> Response:
     """List a project's tasks"""
     params = list_params(request.args, filters=True)
-    scope = {
-        "list": "tasks",
-        "user": g.user.id,
-        "project": project_id,
-        "done": params.done,
-        "priority": params.priority,
-    }
-    after = _after(params, scope)
-    _get_project(project_id)
-    query = select(Task).where(Task.project_id == project_id, Task.id > after)
-    if params.done is not None:
-        query = query.where(Task.done == params.done)
-    if params.priority is not None:
-        query = query.where(Task.priority == params.priority)
-    rows = get_session().scalars(query.order_by(Task.id).limit(params.page_size + 1))
-    return _page(list(rows), params, scope, task_json)
+    scope = {"list": "tasks", "project": project_id, "done": params.done, "priority": params.priority}
+    # The cursor's user is compared once the statement has said who the caller is (its MAC and the rest of
+    # its scope are checked now: the page is read after the position it names).
+    cursor = read_cursor(current_app.config["SECRET_KEY"], params.cursor, scope) if params.cursor else None
+    # Hot path: the token, the project and the page in one statement (reads.py).
+    statement = TASK_PAGE_BY_TOKEN[params.done is not None, params.priority is not None]
+    rows = authenticated(
+        statement,
+        project_id=project_id,
+        after=cursor.after if cursor else 0,
+        limit=params.page_size + 1,
+        done=params.done,
+        priority=params.priority,
+    )
+    scope["user"] = g.user_id
+    if cursor is not None and not cursor.issued_for(g.user_id):
+        raise invalid_cursor()
+    if rows[0].owned_project is None:
+        raise _not_found("project", project_id)
+    items = [row for row in rows if row.id is not None]  # an empty page is one row without a task
+    return _page(items, params, scope, task_json)
 
 
 @api.post("/projects/<id:project_id>/tasks")
-@login_required
 def create_task(project_id: int) -> Response:
     """Create a task in a project"""
+    # Hot path: the token and the project in one statement, before the body is read (a 401 is answered
+    # without waiting for it); the 404 comes after the 422, before idempotency (the spec's order of checks).
+    [project] = authenticated(PROJECT_BY_TOKEN, project_id=project_id)
     key = request.headers.get("Idempotency-Key")
     data = validate(read_json_body(), TASK_CREATE, idempotency_key_errors(key))
-    _get_project(project_id)  # the resource (404) comes before idempotency in the order of checks
+    if project.id is None:
+        raise _not_found("project", project_id)
 
     def create() -> Response:
         session = get_session()
-        lock_owner(session, g.user.id)
+        lock_owner(session, g.user_id)
         now = timestamp(utc_now())
         due_on = data.get("due_on")
         task = Task(
@@ -391,17 +394,20 @@ def create_task(project_id: int) -> Response:
             session.flush()
         except IntegrityError:
             raise _not_found("project", project_id) from None  # deleted a moment ago (foreign key)
-        record_event(session, g.user.id, "task.created", changed(task_json(task)))
+        record_event(session, g.user_id, "task.created", changed(task_json(task)))
         return _with_etag(task_json(task), task.version, 201, Location=f"/tasks/{task.id}")
 
     return run_create(key, create)
 
 
 @api.get("/tasks/<id:task_id>")
-@login_required
+@token_checked_in_view
 def get_task(task_id: int) -> Response:
     """Get a task"""
-    task = _get_task(task_id)
+    # Hot path: the token check and the read are one statement (reads.py); 401, then 404, then 304.
+    [task] = authenticated(TASK_BY_TOKEN, task_id=task_id)
+    if task.id is None:
+        raise _not_found("task", task_id)
     return _read(task_json(task), task.version)
 
 
@@ -416,7 +422,7 @@ def _write_task(task_id: int, data: dict[str, Any]) -> Response:
         where.append(Task.version.in_(expected))
     if "project_id" in values:
         # The target must be one of the caller's projects; checked inside the same UPDATE.
-        where.append(exists().where(Project.id == values["project_id"], Project.owner_id == g.user.id))
+        where.append(exists().where(Project.id == values["project_id"], Project.owner_id == g.user_id))
     statement = (
         update(Task)
         .where(*where)
@@ -424,7 +430,7 @@ def _write_task(task_id: int, data: dict[str, Any]) -> Response:
         .returning(Task)
     )
     session = get_session()
-    lock_owner(session, g.user.id)
+    lock_owner(session, g.user_id)
     try:
         task = session.scalars(statement).first() if expected != set() else None
     except IntegrityError:
@@ -433,7 +439,7 @@ def _write_task(task_id: int, data: dict[str, Any]) -> Response:
         raise _foreign_project() from None
     if task is None:
         raise _refused("task", task_id, _task_version(task_id), expected)
-    record_event(session, g.user.id, "task.updated", changed(task_json(task)))
+    record_event(session, g.user_id, "task.updated", changed(task_json(task)))
     session.commit()
     return _with_etag(task_json(task), task.version)
 
@@ -458,7 +464,7 @@ def delete_task(task_id: int) -> Response:
     """Delete a task"""
     expected = expected_versions(request.headers.get("If-Match"))
     session = get_session()
-    lock_owner(session, g.user.id)
+    lock_owner(session, g.user_id)
     where = [Task.id == task_id, Task.project_id.in_(_owned_projects())]
     if expected is not None:
         where.append(Task.version.in_(expected))
@@ -467,7 +473,7 @@ def delete_task(task_id: int) -> Response:
     if deleted is None:
         raise _refused("task", task_id, _task_version(task_id), expected)
     record_event(
-        session, g.user.id, "task.deleted", task_deleted(task_id, deleted.version, deleted.project_id)
+        session, g.user_id, "task.deleted", task_deleted(task_id, deleted.version, deleted.project_id)
     )
     session.commit()
     return no_content()
@@ -487,7 +493,7 @@ def stream_events() -> Response:
         # The stream's headers at once, no body. An empty iterator, not b"": Werkzeug would add
         # Content-Length: 0, which GET (a stream) never sends.
         return Response(iter(()), headers=HEADERS, content_type=CONTENT_TYPE)
-    user_id = g.user.id
+    user_id = g.user_id
     if after is None:
         # The start point is fixed before the first byte: every change committed after the client has the
         # headers is in its stream.
