@@ -14,9 +14,10 @@ export UV_PYTHON_DOWNLOADS := never
 .PHONY: help tools sync demo test lint unit matrix matrix-postgres docs docs-check chromium clean
 
 help:
+	@echo "make run PORT=flask   one port on the embedded SQLite default at http://127.0.0.1:8000/ (Ctrl-C stops)"
+	@echo "make matrix PORTS=flask   the suite against one port (or a comma-separated list); no PORTS: every port"
 	@echo "make demo   install, start every port behind the nginx gateway on one SQLite database, run the whole"
 	@echo "            suite through it (the mixed column), then keep it serving and print the URLs (Ctrl-C stops)"
-	@echo "make matrix the full per-port matrix on SQLite: every port under every start command"
 	@echo "make test   lint, unit tests, the concordance, the matrix and the mixed column on SQLite (and on"
 	@echo "            PostgreSQL when TEST_DATABASE_URL is set), the browser test, the quick benchmark"
 	@echo "make docs   the concordance (docs/concordance.md and .html);  make bench   the full benchmark"
@@ -60,7 +61,8 @@ compose-validate: sync
 
 lint: sync compose-validate
 	$(RUFF) check .
-	$(RUFF) format --check --diff conformance concordance $(PORT_DIRS) || { echo "run: $(RUFF) format ."; exit 1; }
+	cd concordance && ../$(UV) run --frozen concordance check  # every fundamental marked, no region cut in two
+	$(RUFF) format --check --diff conformance concordance bench deploy $(PORT_DIRS) || { echo "run: $(RUFF) format ."; exit 1; }
 	$(TOOLS)/bin/openapi-spec-validator spec/openapi.yaml
 	@if command -v npx >/dev/null 2>&1; then \
 		cd spec && REDOCLY_TELEMETRY=off NO_UPDATE_NOTIFIER=1 npx --yes $(REDOCLY) lint openapi.yaml; \
@@ -72,15 +74,27 @@ lint: sync compose-validate
 
 unit: sync
 	for d in $(PORT_DIRS); do echo "== unit tests: $$d"; (cd $$d && ../$(UV) run --frozen pytest -q) || exit 1; done
+	echo "== unit tests: bench"; cd bench && ../$(UV) sync --frozen --quiet && ../$(UV) run --frozen pytest -q
 
+# PORTS=flask,django narrows the matrix (and its PostgreSQL twin) to those ports.
+PORTS_ARG := $(if $(PORTS),--ports $(PORTS),)
 matrix: sync
-	cd conformance && ../$(UV) run --frozen conformance matrix --database sqlite --report-dir ../reports/sqlite
+	cd conformance && ../$(UV) run --frozen conformance matrix --database sqlite $(PORTS_ARG) --report-dir ../reports/sqlite
+
+# One port, started as its port.toml says (first start), on the embedded default database (tasks.db in
+# its directory, schema applied at start), with the port's own defaults for every other setting.
+PORT_HOST ?= 127.0.0.1
+PORT_NUMBER ?= 8000
+.PHONY: run
+run: tools
+	@test -n "$(PORT)" -a -f "impl-$(PORT)/port.toml" || { echo "usage: make run PORT=name (one of: $(patsubst impl-%,%,$(PORT_DIRS)))"; exit 2; }
+	cd impl-$(PORT) && ../$(UV) sync --frozen --quiet && exec $(PYTHON) ../deploy/run_port.py $(PORT_HOST) $(PORT_NUMBER)
 
 # On PostgreSQL each port runs under its first (production) start only: the database code is the same
 # under every server, and `matrix` runs every start on SQLite. This keeps CI under its time budget.
 matrix-postgres: sync
 	@if [ -n "$${TEST_DATABASE_URL:-}" ]; then \
-		cd conformance && ../$(UV) run --frozen conformance matrix --database postgres --starts first $(REDIS_ARG) --report-dir ../reports/postgres; \
+		cd conformance && ../$(UV) run --frozen conformance matrix --database postgres --starts first $(PORTS_ARG) $(REDIS_ARG) --report-dir ../reports/postgres; \
 	elif [ -n "$${CI:-}" ]; then \
 		echo "TEST_DATABASE_URL is not set: the PostgreSQL matrix is required under CI"; exit 1; \
 	else \
@@ -136,6 +150,7 @@ screenshots:
 	$(MAKE) docs browser-test SCREENSHOTS=$(CURDIR)/docs/screenshots
 
 # Benchmarks (bench/README.md): every port and its ceilings side by side under wrk, pinned to one core each.
+# With TEST_DATABASE_URL set, both databases side by side (bench/README.md, "PostgreSQL").
 # wrk and nginx are Debian's packages, installed when missing. BENCH_ARGS passes options (e.g. --unpinned).
 .PHONY: bench bench-quick bench-tools
 bench-tools:
@@ -143,10 +158,10 @@ bench-tools:
 		{ apt-get update -qq && apt-get install -y -qq wrk nginx >/dev/null; }
 
 bench: sync bench-tools
-	cd bench && ../$(UV) sync --frozen --quiet && ../$(UV) run --frozen bench run $(BENCH_ARGS)
+	cd bench && ../$(UV) sync --frozen --quiet && ../$(UV) run --frozen bench run $${TEST_DATABASE_URL:+--database both} $(BENCH_ARGS)
 
 bench-quick: sync bench-tools
-	cd bench && ../$(UV) sync --frozen --quiet && ../$(UV) run --frozen bench run --quick --out ../reports/bench $(BENCH_ARGS)
+	cd bench && ../$(UV) sync --frozen --quiet && ../$(UV) run --frozen bench run --quick --out ../reports/bench $${TEST_DATABASE_URL:+--database both} $(BENCH_ARGS)
 
 # Every port's image, built unchanged from its Dockerfile with rootful podman (no Docker engine here),
 # run against the host's PostgreSQL and checked with the suite (deploy/podman/README.md).

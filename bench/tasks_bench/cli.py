@@ -15,16 +15,25 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import count
 from pathlib import Path
 
 from tasks_bench import chart, profile, report, runner, servers
+from tasks_bench.assemble import DATABASES, Assembly, Phase, assemble, phases, seed_servers
+from tasks_bench.measure import Run
 from tasks_bench.paths import REPO_ROOT, RESULTS_DIR
-from tasks_bench.plan import FULL, QUICK, Settings, cells
-from tasks_bench.scenarios import PORT_SCENARIOS, SeedError, seed
+from tasks_bench.plan import FULL, QUICK, Cell, Settings, cells
+from tasks_bench.scenarios import PORT_SCENARIOS
 from tasks_bench.summary import add_ratios, summarize
-from tasks_bench.variants import ceiling_variants, exec_variants, port_numbers, port_variants
+from tasks_bench.variants import port_numbers
 
 SERVER_CPU, WRK_CPU = "0", "1"
+DATABASE_TEXT = {
+    "sqlite": "SQLite (a fresh file per server)",
+    "postgres": "PostgreSQL (a fresh database per server on TEST_DATABASE_URL's server, dropped at the end)",
+    "both": "SQLite (a fresh file per server) and PostgreSQL (a fresh database per server on "
+    "TEST_DATABASE_URL's server, dropped at the end)",
+}
 READY_TIMEOUT = 180.0  # every server starts at once, on one core when pinned
 
 
@@ -47,6 +56,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--seed", type=int, default=None, help="random order seed (default: from the clock)")
     run.add_argument("--out", type=Path, default=RESULTS_DIR)
+    run.add_argument(
+        "--database",
+        choices=sorted(DATABASES),
+        default="sqlite",
+        help="sqlite (default), postgres or both side by side; postgres uses TEST_DATABASE_URL's server",
+    )
+    run.add_argument("--no-floors", action="store_true", help="skip the floor apps (bench/apps/floor_*.py)")
+    run.add_argument(
+        "--gateway",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the four ports behind the nginx gateway on one PostgreSQL database (default: in full runs)",
+    )
     prof = commands.add_parser("profile", help="load one port and scenario while py-spy samples its workers")
     prof.add_argument("port", help="a port name, e.g. flask")
     prof.add_argument("scenario", choices=PORT_SCENARIOS)
@@ -54,6 +76,13 @@ def _parser() -> argparse.ArgumentParser:
     prof.add_argument("--connections", type=int, default=64)
     prof.add_argument("--seconds", type=int, default=10)
     prof.add_argument("--top", type=int, default=40, help="how many functions to print")
+    prof.add_argument("--self", dest="self_only", action="store_true", help="only the self-time view")
+    prof.add_argument("--out", type=Path, help="also write the summary to this file (e.g. results/...txt)")
+    summ = commands.add_parser("summarize", help="summarise a raw py-spy file (self and inclusive time)")
+    summ.add_argument("raw", type=Path)
+    summ.add_argument("--top", type=int, default=40, help="how many functions to print")
+    summ.add_argument("--self", dest="self_only", action="store_true", help="only the self-time view")
+    summ.add_argument("--out", type=Path, help="also write the summary to this file")
     render = commands.add_parser("render", help="write the Markdown and PNG again from a results JSON")
     render.add_argument("json", type=Path)
     return parser
@@ -97,6 +126,55 @@ def _write(data: dict, out: Path, stem: str) -> list[Path]:
     return paths
 
 
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _run_phase(
+    args: argparse.Namespace,
+    settings: Settings,
+    phase: Phase,
+    work: Path,
+    numbers: count,
+    failures: list[str],
+) -> tuple[list[Cell], dict[str, list[Run]]]:
+    """Start the phase's servers, seed them, run its cells' rounds; stop them and drop their databases."""
+    pinned = not args.unpinned
+    server_cpu, wrk_cpu = (SERVER_CPU, WRK_CPU) if pinned else (None, None)
+    clock = time.monotonic()
+    built = Assembly()
+    try:
+        assemble(settings, args.ports, phase, work, numbers, 1 if pinned else 2, not args.no_floors, built)
+        variants = built.variants
+        if not any(v.group in {"port", "gateway"} for v in variants):
+            return [], {}  # e.g. no port of this phase's families was asked for
+        _setup_ports(variants)
+        for variant in variants:
+            servers.start(variant, work, server_cpu)
+        for variant in variants:
+            problem = servers.wait_ready(variant, READY_TIMEOUT)
+            if problem:
+                failures.append(problem + "\n" + _tail(variant.error_log))
+        live = [v for v in variants if not any(f.startswith(v.name + " ") for f in failures)]
+        scenarios = dict(built.scenarios)
+        seed_servers(live, settings, scenarios, failures)
+        _say(f"{len(live)} servers ready in {time.monotonic() - clock:.0f} s; logs in {work}")
+        planned = cells(settings, live, scenarios)
+        runner.warm_up(planned, wrk_cpu)
+        rounds = settings.postgres_rounds if phase.database == "postgres" else None
+        rounds = rounds or settings.rounds
+        return planned, runner.run_rounds(planned, rounds, args.seed, wrk_cpu)
+    finally:
+        # A second Ctrl-C or SIGTERM must not cut the cleanup short: servers and databases go first.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for variant in built.variants:
+            servers.stop(variant)
+        failures += [f"database not dropped: {p}" for p in built.drop_databases()]
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
 def _run(args: argparse.Namespace) -> int:
     for tool in ("wrk", "taskset"):
         if shutil.which(tool) is None:
@@ -106,50 +184,25 @@ def _run(args: argparse.Namespace) -> int:
     settings: Settings = dataclasses.replace(
         base,
         rounds=args.rounds or base.rounds,
+        postgres_rounds=args.rounds or base.postgres_rounds,
         seconds=args.seconds or base.seconds,
         exec_seconds=max(args.seconds or 0, base.exec_seconds),
     )
     pinned = not args.unpinned
-    server_cpu, wrk_cpu = (SERVER_CPU, WRK_CPU) if pinned else (None, None)
-    seed_value = args.seed if args.seed is not None else int(time.time())
+    seed_value = args.seed = args.seed if args.seed is not None else int(time.time())
     work = Path(tempfile.mkdtemp(prefix="tasks-bench-"))
-    numbers = port_numbers()
-    ports = port_variants(args.ports, settings.all_starts, numbers, work)
-    wanted = {v.server for v in ports} | (
-        {"gunicorn-sync", "granian-wsgi", "granian-asgi"} if not args.quick else set()
-    )
-    variants = [
-        *ports,
-        *ceiling_variants(wanted, numbers, work / "nginx", 1 if pinned else 2),
-        *exec_variants(numbers),
-    ]
+    with_gateway = args.gateway if args.gateway is not None else settings.mode == "full"
     failures: list[str] = []
     started_at = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     clock = time.monotonic()
-    try:
-        _setup_ports(variants)
-        for variant in variants:
-            servers.start(variant, work, server_cpu)
-        for variant in variants:
-            problem = servers.wait_ready(variant, READY_TIMEOUT)
-            if problem:
-                failures.append(problem + "\n" + _tail(variant.error_log))
-        live = [v for v in variants if not any(f.startswith(v.name + " ") for f in failures)]
-        scenarios = {}
-        for variant in (v for v in live if v.group == "port"):
-            try:
-                scenarios[variant.name] = seed(variant)
-            except (SeedError, OSError) as exc:
-                failures.append(f"{variant.name}: seeding failed: {exc}")
-        print(
-            f"{len(live)} servers ready in {time.monotonic() - clock:.0f} s; logs in {work}", file=sys.stderr
-        )
-        planned = cells(settings, live, scenarios)
-        runner.warm_up(planned, wrk_cpu)
-        runs = runner.run_rounds(planned, settings.rounds, seed_value, wrk_cpu)
-    finally:
-        for variant in variants:
-            servers.stop(variant)
+    planned: list[Cell] = []
+    runs: dict[str, list[Run]] = {}
+    numbers = port_numbers()
+    for phase in phases(args.database, with_gateway):
+        _say(f"phase {phase.name}")
+        done_planned, done_runs = _run_phase(args, settings, phase, work, numbers, failures)
+        planned += done_planned
+        runs.update(done_runs)
     summaries = [summarize(cell, runs[cell.key], args.threshold) for cell in planned]
     add_ratios(summaries)
     every_run = [run for key in runs for run in runs[key]]
@@ -160,12 +213,13 @@ def _run(args: argparse.Namespace) -> int:
             "machine": _machine(),
             "pinned": pinned,
             "rounds": settings.rounds,
+            "postgres_rounds": settings.postgres_rounds or settings.rounds,
             "seconds": settings.seconds,
             "exec_seconds": settings.exec_seconds,
             "seed": seed_value,
             "wrk": _wrk_version(),
             "python": platform.python_version(),
-            "database": "SQLite (a fresh file per server; DATABASE_URL as each port reads it)",
+            "database": DATABASE_TEXT[args.database],
             "elapsed_seconds": time.monotonic() - clock,
             "scenarios": PORT_SCENARIOS,
         },
@@ -212,13 +266,28 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
     if args.command == "profile":
-        return profile.profile(args.port, args.start, args.scenario, args.connections, args.seconds, args.top)
+        return profile.profile(
+            args.port,
+            args.start,
+            args.scenario,
+            args.connections,
+            args.seconds,
+            args.top,
+            args.self_only,
+            args.out,
+        )
+    if args.command == "summarize":
+        return profile.write_summary(args.raw, args.top, args.self_only, args.out)
     if args.command == "render":
         data = json.loads(args.json.read_text())
         for path in _write(data, args.json.parent, args.json.stem):
             print(f"wrote {path}", file=sys.stderr)
         return 0
-    return _run(args)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the phases' `finally` already stopped and dropped all
+        print("interrupted: every server stopped, every database dropped", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

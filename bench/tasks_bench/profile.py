@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import collections
 import itertools
-import re
 import subprocess
 import tempfile
 import threading
 from pathlib import Path
 
-from tasks_bench import servers
+from tasks_bench import flame, servers
 from tasks_bench.measure import run_wrk
 from tasks_bench.paths import REPO_ROOT
 from tasks_bench.scenarios import seed
@@ -20,28 +18,20 @@ PY_SPY = "py-spy==0.4.1"  # run by `uv tool run`: a profiler for this command on
 FIRST_PORT = 19450
 
 
-def _frame(raw: str) -> str:
-    match = re.match(r"(.*) \((.*?)(?::\d+)?\)$", raw)
-    if not match:
-        return raw
-    where = match.group(2).split("site-packages/")[-1].split(f"{REPO_ROOT}/")[-1]
-    return f"{match.group(1)} ({where})"
+def profile(
+    port: str,
+    start: str | None,
+    scenario: str,
+    connections: int,
+    seconds: int,
+    top: int,
+    self_only: bool = False,
+    out: Path | None = None,
+) -> int:
+    """Start the port pinned to CPU 0, load one scenario from CPU 1, record with py-spy, print the top.
 
-
-def summarize(collapsed: Path, top: int) -> list[str]:
-    """Inclusive share of the samples per function, busiest first (idle threads are not sampled)."""
-    inclusive: collections.Counter[str] = collections.Counter()
-    total = 0
-    for line in collapsed.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        total += int(count)
-        for name in {_frame(f) for f in stack.split(";")[1:]}:  # [0] is the process itself
-            inclusive[name] += int(count)
-    return [f"{100 * n / max(total, 1):5.1f}%  {name}" for name, n in inclusive.most_common(top)]
-
-
-def profile(port: str, start: str | None, scenario: str, connections: int, seconds: int, top: int) -> int:
-    """Start the port pinned to CPU 0, load one scenario from CPU 1, record with py-spy, print the top."""
+    With `out`, the summary is also written to that file, for a README to link.
+    """
     work = Path(tempfile.mkdtemp(prefix="tasks-bench-profile-"))
     candidates = port_variants([port], True, itertools.count(FIRST_PORT), work)
     variant = next((v for v in candidates if start is None or v.name.endswith(f":{start}")), None)
@@ -69,7 +59,20 @@ def profile(port: str, start: str | None, scenario: str, connections: int, secon
     finally:
         servers.stop(variant)
     cpu = run.server_cpu_us_per_request or 0
-    print(f"{variant.name} {scenario} c{connections}: {run.rps:,.0f} req/s, p99 {run.p99_ms:.0f} ms, "
-          f"{cpu:,.0f} µs CPU/request (under py-spy); samples in {output}")  # fmt: skip
-    print("\n".join(summarize(output, top)) if output.exists() else "py-spy wrote nothing (ptrace denied?)")
+    head = (f"{variant.name} {scenario} c{connections}: {run.rps:,.0f} req/s, p99 {run.p99_ms:.0f} ms, "
+            f"{cpu:,.0f} µs CPU/request (under py-spy); samples in {output}")  # fmt: skip
+    if not output.exists():
+        print(head + "\npy-spy wrote nothing (ptrace denied?)")
+        return 1
+    return write_summary(output, top, self_only, out, head)
+
+
+def write_summary(raw: Path, top: int, self_only: bool, out: Path | None, head: str = "") -> int:
+    """Print the summary of a raw py-spy file; with `out`, write it there too."""
+    lines = ([head, ""] if head else []) + flame.report(raw, top, self_only)
+    print("\n".join(lines))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("\n".join(lines) + "\n")
+        print(f"wrote {out}")
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tasks_bench import tables
+
 WAIT_SECONDS = 0.05
 # What a pool can do at best with a 50 ms wait: concurrent requests in flight / 50 ms.
 EXEC_MODELS = {
@@ -16,7 +18,8 @@ EXEC_MODELS = {
     ),
     ("wait:uvicorn", "blocking"): ("uvicorn, `async def` + `time.sleep` (the mistake)", "2 / 50 ms = 40"),
 }
-READ_TARGET, P99_TARGET_MS, TARGET_CONNECTIONS = 0.5, 100.0, 64
+TARGET_CONNECTIONS = 64
+GATEWAY_HEADING = ["## The gateway: four ports behind nginx on one PostgreSQL database, 64 connections", ""]
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -33,7 +36,10 @@ def _pct(value: float | None) -> str:
 
 def _rps(cell: dict) -> str:
     if cell["failed"]:
-        return f"**failed** ({cell['errors']} errors)"
+        why = (
+            f"{cell['errors']} errors" if cell["errors"] else ", ".join(cell.get("notes") or ["no response"])
+        )
+        return f"**failed** ({why})"
     mark = " ⚠" if cell["all_disturbed"] else ""
     return f"{cell['rps']:,.0f} ({cell['rps_min']:,.0f}–{cell['rps_max']:,.0f}){mark}"
 
@@ -50,14 +56,14 @@ def _port_tables(cells: list[dict]) -> list[str]:
             f"### Ports at {conns} connection{'s' if conns > 1 else ''}",
             "",
             "| port:server | scenario | req/s median (min–max) | p50 ms | p99 ms | server CPU µs/req "
-            "| PSS MiB/worker | × own hello | × nginx |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| PSS MiB/worker | × own floor | × own hello | × nginx |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for c in sorted(rows, key=lambda c: (c["variant"], c["order"])):
             out.append(
                 f"| {c['variant']} | {c['scenario']} | {_rps(c)} | {_ms(c['p50_ms'])} | {_ms(c['p99_ms'])} "
                 f"| {_num(c['cpu_us_per_request'])} | {_num(c['pss_mib_per_worker'], 1)} "
-                f"| {_pct(c['vs_hello'])} | {_pct(c['vs_nginx'])} |"
+                f"| {_pct(c.get('vs_floor'))} | {_pct(c['vs_hello'])} | {_pct(c['vs_nginx'])} |"
             )
         out.append("")
     return out
@@ -96,27 +102,6 @@ def exec_table(cells: list[dict]) -> list[str]:
     return [*out, ""]
 
 
-def targets(cells: list[dict]) -> list[dict]:
-    """The issue's targets per port and server, at 64 connections (reported, never asserted)."""
-    rows = []
-    for variant in sorted({c["variant"] for c in cells if c["group"] == "port"}):
-        mine = [c for c in cells if c["variant"] == variant and c["connections"] == TARGET_CONNECTIONS]
-        if not mine:
-            continue
-        read = next((c for c in mine if c["scenario"] == "get_task"), None)
-        slow = [c["scenario"] for c in mine if c["p99_ms"] >= P99_TARGET_MS and not c["failed"]]
-        rows.append(
-            {
-                "variant": variant,
-                "read_vs_hello": read["vs_hello"] if read else None,
-                "read_ok": bool(read and read["vs_hello"] is not None and read["vs_hello"] >= READ_TARGET),
-                "errors": [c["scenario"] for c in mine if c["failed"]],
-                "slow": slow,
-            }
-        )
-    return rows
-
-
 SHORT = {
     "healthz": "healthz",
     "get_task": "read",
@@ -130,7 +115,7 @@ def compact_table(cells: list[dict], connections: int = TARGET_CONNECTIONS) -> l
     """One row per port and server: req/s of each scenario with its share of the server's bare hello."""
     ports = [c for c in cells if c["group"] == "port" and c["connections"] == connections]
     scenarios = [s for s in SHORT if any(c["scenario"] == s for c in ports)]
-    head = " | ".join(f"{SHORT[s]} req/s (× hello)" for s in scenarios)
+    head = " | ".join(f"{SHORT[s]} req/s (× floor, × hello)" for s in scenarios)
     out = [
         f"| port:server | {head} | read p99 ms | read CPU µs/req | PSS MiB/worker |",
         "|---|" + "---:|" * (len(scenarios) + 3),
@@ -145,26 +130,13 @@ def compact_table(cells: list[dict], connections: int = TARGET_CONNECTIONS) -> l
             elif c["failed"]:
                 values.append("**failed**")
             else:
-                values.append(f"{c['rps']:,.0f} ({_pct(c['vs_hello'])}){' ⚠' if c['all_disturbed'] else ''}")
+                ratios = f"{_pct(c.get('vs_floor'))}, {_pct(c['vs_hello'])}"
+                values.append(f"{c['rps']:,.0f} ({ratios}){' ⚠' if c['all_disturbed'] else ''}")
         read = mine.get("get_task")
         p99 = _ms(read["p99_ms"]) if read and not read["failed"] else "–"
         pss = _num(read["pss_mib_per_worker"], 1) if read else "–"
         cpu = _num(read["cpu_us_per_request"]) if read else "–"
         out.append(f"| {variant} | " + " | ".join(values) + f" | {p99} | {cpu} | {pss} |")
-    return [*out, ""]
-
-
-def _target_table(cells: list[dict]) -> list[str]:
-    out = [
-        f"| port:server | read path ≥ {READ_TARGET:.0%} of own hello | zero errors "
-        f"| p99 < {P99_TARGET_MS:.0f} ms |",
-        "|---|---|---|---|",
-    ]
-    for t in targets(cells):
-        read = f"{'yes' if t['read_ok'] else '**no**'} ({_pct(t['read_vs_hello'])})"
-        errors = "yes" if not t["errors"] else "**no**: " + ", ".join(t["errors"])
-        slow = "yes" if not t["slow"] else "**no**: " + ", ".join(t["slow"])
-        out.append(f"| {t['variant']} | {read} | {errors} | {slow} |")
     return [*out, ""]
 
 
@@ -176,7 +148,9 @@ def markdown(data: dict) -> str:
         f"# Benchmark results: {meta['mode']}, {meta['started']}",
         "",
         f"{meta['machine']}; {pinning}; {meta['rounds']} rounds of {meta['seconds']:g} s runs "
-        f"({meta['exec_seconds']:g} s for the execution models), interleaved in random order "
+        f"({meta['exec_seconds']:g} s for the execution models; "
+        f"{meta.get('postgres_rounds', meta['rounds'])} rounds in the PostgreSQL phases), "
+        "interleaved in random order "
         f"(seed {meta['seed']}); "
         f"wrk {meta['wrk']}; {meta['database']}; {meta['elapsed_seconds']:.0f} s in all.",
         "",
@@ -192,7 +166,18 @@ def markdown(data: dict) -> str:
         *compact_table(cells),
         "## Targets at 64 connections",
         "",
-        *_target_table(cells),
+        *tables.target_table(cells),
+        "## SQLite and PostgreSQL side by side: 64 connections",
+        "",
+        *tables.side_by_side(cells),
+        "## Floors: the same work with the driver directly, 64 connections",
+        "",
+        *tables.floor_table(cells),
+        *(
+            GATEWAY_HEADING + tables.gateway_table(cells)
+            if any(c["group"] == "gateway" for c in cells)
+            else []
+        ),
         "## Ports",
         "",
         *_port_tables(cells),

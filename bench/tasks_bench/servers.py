@@ -18,8 +18,8 @@ HOST = "127.0.0.1"
 class Variant:
     """One server to benchmark: a port under one start command, a bare app, or nginx."""
 
-    name: str  # e.g. "flask:gunicorn", "hello:gthread", "nginx", "wait:sync"
-    group: str  # "port", "ceiling" or "exec"
+    name: str  # e.g. "flask:gunicorn", "hello:gthread", "nginx", "wait:sync", "floor:gunicorn-gthread"
+    group: str  # "port", "ceiling", "exec", "floor" or "gateway"
     server: str  # the server configuration, e.g. "gunicorn-gthread"; ports are compared to this hello
     argv: list[str]
     cwd: Path
@@ -29,6 +29,7 @@ class Variant:
     process: subprocess.Popen[bytes] | None = None
     access_log: Path | None = None
     error_log: Path | None = None
+    database: str = ""  # "sqlite" or "postgres" for a server with a database, "" for the others
 
     @property
     def base_url(self) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 import shutil
 import tomllib
+from collections.abc import Callable
 from itertools import count
 from pathlib import Path
 
+from tasks_bench.family import server_of
 from tasks_bench.paths import APPS_DIR, ASGI_VENV, BENCH_VENV, REPO_ROOT, SPEC_DIR, WEB_DIR, WSGI_VENV
 from tasks_bench.servers import HOST, Variant
 
@@ -16,20 +17,19 @@ FIRST_PORT = 19200  # this harness's TCP range is 19200-19499
 ALLOWED_ORIGIN = "https://allowed.example"
 
 
-def server_of(command: list[str], port_dir: Path) -> str:
-    """The server configuration a port's start command uses: the bare hello it is compared with."""
-    joined = " ".join(command)
-    if "granian" in joined:
-        interface = re.search(r"--interface\s+(\w+)", joined)
-        return "granian-" + ("asgi" if interface and interface.group(1).startswith("asgi") else "wsgi")
-    conf = (port_dir / "gunicorn.conf.py").read_text()
-    worker = re.search(r'^worker_class\s*=\s*"([^"]+)"', conf, re.MULTILINE)
-    kind = worker.group(1) if worker else "sync"
-    return f"gunicorn-{kind}" if kind in {"sync", "gthread"} else "gunicorn-uvicorn"
+def port_variants(
+    names: list[str] | None,
+    all_starts: bool,
+    ports: count,
+    data_dir: Path,
+    database_url: Callable[[str], str] | None = None,
+    database: str = "sqlite",
+) -> list[Variant]:
+    """Each port (impl-*/port.toml) under each of its start commands (or only the first).
 
-
-def port_variants(names: list[str] | None, all_starts: bool, ports: count, data_dir: Path) -> list[Variant]:
-    """Each port (impl-*/port.toml) under each of its start commands (or only the first)."""
+    `database_url(slug)` gives each a fresh database (default: a SQLite file in `data_dir`); on PostgreSQL
+    the variants are named `port:start@pg`, so one run can hold both databases side by side.
+    """
     variants = []
     for manifest in sorted(REPO_ROOT.glob("impl-*/port.toml")):
         data = tomllib.loads(manifest.read_text())
@@ -37,11 +37,12 @@ def port_variants(names: list[str] | None, all_starts: bool, ports: count, data_
             continue
         for start in data["start"] if all_starts else data["start"][:1]:
             port = next(ports)
-            name = f"{data['name']}:{start['name']}"
-            database = data_dir / f"{name.replace(':', '-')}.db"
+            name = f"{data['name']}:{start['name']}" + ("@pg" if database == "postgres" else "")
+            slug = name.replace(":", "-").replace("@", "-")
+            url = database_url(slug) if database_url else f"sqlite:///{data_dir / (slug + '.db')}"
             env = {
                 # Production settings: DEBUG is off by default in every port; CORS on as deployed.
-                "DATABASE_URL": f"sqlite:///{database}",
+                "DATABASE_URL": url,
                 "SECRET_KEY": secrets.token_urlsafe(32),
                 "SPEC_DIR": str(SPEC_DIR),
                 "WEB_DIR": str(WEB_DIR),
@@ -59,9 +60,17 @@ def port_variants(names: list[str] | None, all_starts: bool, ports: count, data_
                     port=port,
                     env=env,
                     ready=data.get("ready", "/readyz"),
+                    database=database,
                 )
             )
     return variants
+
+
+def server_argv(family: str, venv: Path, conf: str, app: str, port: int) -> list[str]:
+    """A bare app's command on `family`: gunicorn with config `conf`, or granian with interface `conf`."""
+    return (
+        _granian(venv, conf, app, port) if family.startswith("granian") else _gunicorn(venv, conf, app, port)
+    )
 
 
 def _gunicorn(venv: Path, conf: str, app: str, port: int) -> list[str]:
