@@ -16,9 +16,11 @@ from tasks_api.middleware import (
     FramingMiddleware,
     RequestContextMiddleware,
     configure_logging,
+    flush_access_log,
 )
 from tasks_api.routes import routers
 from tasks_api.routing import RouteTable
+from tasks_api.security import check_token
 from tasks_api.wakeups import Wakeups
 
 
@@ -33,6 +35,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     await app.state.wakeups.stop()
     get_engine().dispose()
+    flush_access_log()  # the worker is exiting: every queued access line is written first
 
 
 def create_app() -> FastAPI:
@@ -55,6 +58,7 @@ def create_app() -> FastAPI:
         app.include_router(router)
     app.include_router(table.options_router())
     app.state.route_table = table
+    app.state.check_token = check_token  # errors.token_first: 401 before an answer decided early
     app.state.wakeups = Wakeups(get_settings().redis_url)  # live events: what wakes the streams
     # The last added runs first: CORS headers go on every response, the 500 of RequestContext included;
     # framing answers (400 Host, 501) carry the request id and are logged.

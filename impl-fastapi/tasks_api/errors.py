@@ -9,6 +9,7 @@ from itertools import islice
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -19,6 +20,10 @@ from tasks_api.db import is_unavailable
 PROBLEM_BASE = "https://tasks-api.example/problems/"
 # Where routing.BodyRoute records a refused body for handle_request_validation (a request scope key).
 BODY_PROBLEM = "tasks_api.body_problem"
+# Where security.bearer leaves the request's Credentials (a request scope key).
+BEARER = "tasks_api.bearer"
+# Statuses that can be decided before an endpoint checks the token in the database: 401 ranks above them.
+_BEFORE_THE_TOKEN = frozenset({400, 413, 415, 422})
 # A 422 lists the first 20 problems found: never much larger than its request (spec "Validation").
 MAX_ERRORS = 20
 # "Try again in a second": the answer of every 503 (spec "Bad weather").
@@ -145,7 +150,29 @@ def _detail_of(error: Mapping[str, Any]) -> str:
 async def handle_problem(request: Request, exc: Exception) -> Response:
     """Our own problems, raised by dependencies and handlers."""
     assert isinstance(exc, Problem)
-    return problem_response(exc)
+    return await token_first(request, problem_response(exc))
+
+
+# concordance: bearer-auth
+async def token_first(request: Request, response: Response) -> Response:
+    """`response`, unless the request's bearer token was never checked and is invalid: then the 401.
+
+    The endpoints check the token in their own first statement (one threadpool hop per request), so an
+    answer decided before them (a refused body, a bad query) has not seen the database yet; the spec
+    ranks 401 above it. Only such error answers pay this extra check."""
+    credentials = request.scope.get(BEARER)
+    if response.status_code not in _BEFORE_THE_TOKEN or credentials is None or credentials.checked:
+        return response
+    try:
+        await run_in_threadpool(request.app.state.check_token, credentials)  # security.check_token
+    except Problem as problem:
+        if "connection" in response.headers:  # a body left unread still closes the connection
+            problem.headers["Connection"] = response.headers["connection"]
+        return problem_response(problem)
+    return response
+
+
+# end concordance
 
 
 # concordance: validation
@@ -157,11 +184,14 @@ async def handle_request_validation(request: Request, exc: Exception) -> Respons
     # body. The spec ranks 413/415/400 above 422: answer with that problem instead.
     body_problem = request.scope.get(BODY_PROBLEM)
     if body_problem is not None:
-        return problem_response(body_problem)
+        return await token_first(request, problem_response(body_problem))
     errors = exc.errors()
     if any(error.get("type") == "json_invalid" for error in errors):
-        return problem_response(Problem("malformed-json", "The body is not valid JSON."))
-    return problem_response(validation_problem(error_item(e["loc"], _detail_of(e)) for e in errors))
+        return await token_first(
+            request, problem_response(Problem("malformed-json", "The body is not valid JSON."))
+        )
+    problem = validation_problem(error_item(e["loc"], _detail_of(e)) for e in errors)
+    return await token_first(request, problem_response(problem))
 
 
 # end concordance

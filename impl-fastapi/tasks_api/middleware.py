@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import logging.handlers
+import queue
 import re
 import sys
 import time
@@ -29,12 +32,36 @@ def configure_logging() -> None:
     if not access_log.handlers:
         handler = logging.StreamHandler(sys.stdout)
         handler.setFormatter(logging.Formatter("%(message)s"))
-        access_log.addHandler(handler)
+        # Hot path: the event loop only puts the record on a queue (QueueHandler); a listener thread
+        # per process writes the lines, so a slow stdout (a pipe, a full disk) never stalls the loop,
+        # and the threadpool's threads never queue on the stream handler's lock.
+        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        listener = logging.handlers.QueueListener(records, handler)
+        listener.start()
+        queued = logging.handlers.QueueHandler(records)
+        # Stopped by flush_access_log(): at lifespan shutdown, at exit at the latest.
+        _LISTENERS.append((listener, queued))
+        access_log.addHandler(queued)
         access_log.setLevel(logging.INFO)
         access_log.propagate = False
     if not error_log.handlers:
         error_log.addHandler(logging.StreamHandler(sys.stderr))
         error_log.setLevel(logging.INFO)
+
+
+_LISTENERS: list[tuple[logging.handlers.QueueListener, logging.Handler]] = []
+
+
+def flush_access_log() -> None:
+    """Write out every queued access-log line and stop the listener thread; safe to call twice. stop()
+    drains the queue first, so a worker that exits on SIGTERM loses no line."""
+    while _LISTENERS:
+        listener, queued = _LISTENERS.pop()
+        access_log.removeHandler(queued)  # a later configure_logging (tests: a new app) starts anew
+        listener.stop()
+
+
+atexit.register(flush_access_log)
 
 
 # concordance: request-id

@@ -129,11 +129,12 @@ def list_params(request: Request, names: tuple[str, ...]) -> ListParams:
     )
 
 
-def project_list_params(request: Request) -> ListParams:
+# `async def` without I/O: FastAPI would run a plain `def` dependency in its threadpool (a hop).
+async def project_list_params(request: Request) -> ListParams:
     """FastAPI dependency: the query of listProjects."""
     return list_params(request, ("limit", "cursor"))
 
 
-def task_list_params(request: Request) -> ListParams:
+async def task_list_params(request: Request) -> ListParams:
     """FastAPI dependency: the query of listTasks."""
     return list_params(request, ("limit", "cursor", "done", "priority"))

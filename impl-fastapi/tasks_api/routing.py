@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope
 
 from tasks_api.config import get_settings
 from tasks_api.errors import BODY_PROBLEM, MAX_ERRORS, Problem
-from tasks_api.security import authenticate, current_user
+from tasks_api.security import authenticate, bearer
 
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 MAX_DEPTH = 32  # JSON nested deeper is malformed-json (RFC 8259 section 9 lets a parser limit nesting)
@@ -152,7 +152,7 @@ class BodyRoute(APIRoute):
         media_types = {"application/json"}
         if "PATCH" in self.methods:
             media_types.add("application/merge-patch+json")
-        authenticated = _depends_on(self.dependant, current_user)
+        authenticated = _depends_on(self.dependant, bearer)
         model = self.body_field.field_info.annotation
         members = (
             frozenset(model.model_fields)

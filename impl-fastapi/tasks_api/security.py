@@ -16,14 +16,14 @@ from typing import Annotated
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from fastapi import Depends, Header
-from sqlalchemy import select
+from fastapi import Depends, Header, Request
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from tasks_api.config import get_settings
-from tasks_api.db import Db, new_session, read_transaction, utc_now
-from tasks_api.errors import RETRY_SOON, Problem
-from tasks_api.models import Token, User
+from tasks_api.db import new_session, read_transaction, utc_now
+from tasks_api.errors import BEARER, RETRY_SOON, Problem
+from tasks_api.models import Token
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 AuthorizationHeader = Annotated[str | None, Header(alias="Authorization", include_in_schema=False)]
@@ -145,34 +145,67 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
-def _principal(db: Session, authorization: str | None) -> Principal:
-    # The token is looked up in the database every time, so a revoked token stops working at once on
-    # every replica.
-    digest = token_hash(bearer_token(authorization))
+@dataclass
+class Credentials:
+    """A well-formed bearer token, as its hash; `checked` once the database has judged it. The bearer
+    dependency leaves it in the request scope (BEARER): an answer decided before the endpoint ran (422,
+    413, 415, 400) checks an unchecked token first, so that 401 still comes first (errors.py)."""
+
+    token_hash: str
+    checked: bool = False
+
+
+async def bearer(request: Request, authorization: AuthorizationHeader = None) -> Credentials:
+    """FastAPI dependency: the token's hash, or the 401 a missing or malformed header gets.
+
+    `async def` without I/O on purpose: it costs no threadpool hop. The database check happens in the
+    endpoint's own thread, folded into its first statement (see principal() and the hot paths), so a
+    request hops event loop -> threadpool once."""
+    credentials = Credentials(token_hash(bearer_token(authorization)))
+    request.scope[BEARER] = credentials
+    return credentials
+
+
+Bearer = Annotated[Credentials, Depends(bearer)]
+
+# The token lookup, built once: the token, unexpired. The users join is not needed: the token row
+# goes with its user (ON DELETE CASCADE).
+_USER_OF_TOKEN = select(Token.user_id).where(
+    Token.token_hash == bindparam("digest"), Token.expires_at > bindparam("now")
+)
+
+
+def principal(db: Session, credentials: Credentials) -> Principal:
+    """The caller, checked in the database in a read of its own; 401 invalid-token when the token is
+    unknown, expired or revoked. Looked up every time: a revoked token stops working at once on every
+    replica."""
     with read_transaction(db):
-        user_id = db.scalar(
-            select(Token.user_id)
-            .join(User, User.id == Token.user_id)
-            .where(Token.token_hash == digest, Token.expires_at > utc_now())
-        )
+        user_id = db.scalar(_USER_OF_TOKEN, {"digest": credentials.token_hash, "now": utc_now()})
+    return checked(credentials, user_id)
+
+
+def checked(credentials: Credentials, user_id: int | None) -> Principal:
+    """The caller, from the user id a token lookup found (None: 401 invalid-token)."""
     if user_id is None:
         raise invalid_token()
-    return Principal(user_id=user_id, token_hash=digest)
+    credentials.checked = True
+    return Principal(user_id=user_id, token_hash=credentials.token_hash)
 
 
-def current_user(db: Db, authorization: AuthorizationHeader = None) -> Principal:
-    """FastAPI dependency: the user of a valid bearer token, with the request's session."""
-    return _principal(db, authorization)
-
-
-CurrentUser = Annotated[Principal, Depends(current_user)]
 # end concordance
 
 
-def authenticate(authorization: str | None) -> Principal:
-    """The current_user check with a session of its own, closed at once (blocking: threadpool)."""
+def check_token(credentials: Credentials) -> None:
+    """The principal() check with a session of its own, closed at once (blocking: threadpool); raises
+    401 invalid-token. errors.token_first calls it (app.state.check_token)."""
     with new_session() as db:
-        return _principal(db, authorization)
+        principal(db, credentials)
+
+
+def authenticate(authorization: str | None) -> Principal:
+    """The whole bearer check with a session of its own, closed at once (blocking: threadpool)."""
+    with new_session() as db:
+        return principal(db, Credentials(token_hash(bearer_token(authorization))))
 
 
 def stream_user(authorization: AuthorizationHeader = None) -> Principal:

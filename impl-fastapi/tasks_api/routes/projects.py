@@ -19,7 +19,7 @@ from tasks_api.pagination import ListParams, decode_cursor, encode_cursor, link_
 from tasks_api.responses import json_response, no_content, render
 from tasks_api.routing import BodyRoute
 from tasks_api.schemas import ProjectCreate, ProjectOut, ProjectPage, ProjectPatch
-from tasks_api.security import CurrentUser
+from tasks_api.security import Bearer, principal
 
 router = APIRouter(route_class=BodyRoute, tags=["projects"])
 
@@ -38,9 +38,10 @@ def project_response(project: Project, status_code: int = 200, body: bytes | Non
 # concordance: pagination
 @router.api_route("/projects", methods=["GET", "HEAD"])
 def list_projects(
-    request: Request, user: CurrentUser, params: Annotated[ListParams, Depends(project_list_params)], db: Db
+    request: Request, token: Bearer, params: Annotated[ListParams, Depends(project_list_params)], db: Db
 ) -> Response:
     """List the current user's projects"""
+    user = principal(db, token)
     secret = get_settings().secret_key
     identity = {"list": "projects", "user": user.user_id, "project": None, "done": None, "priority": None}
     after = decode_cursor(secret, params.cursor, identity) if params.cursor else 0
@@ -67,13 +68,14 @@ def list_projects(
 @router.post("/projects")
 def create_project(
     request: Request,
-    user: CurrentUser,
+    token: Bearer,
     payload: Annotated[ProjectCreate, Body()],
     body: RawBody,
     db: Db,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Create a project"""
+    user = principal(db, token)
 
     def create(session: Session) -> Created:
         lock_owner(session, user.user_id)
@@ -97,8 +99,9 @@ def create_project(
 
 # concordance: conditional-get
 @router.api_route("/projects/{project_id:id}", methods=["GET", "HEAD"])
-def get_project(project_id: int, user: CurrentUser, db: Db, if_none_match: IfNoneMatch = None) -> Response:
+def get_project(project_id: int, token: Bearer, db: Db, if_none_match: IfNoneMatch = None) -> Response:
     """Get a project"""
+    user = principal(db, token)
     with read_transaction(db):
         project = db.scalar(select(Project).where(Project.id == project_id, Project.owner_id == user.user_id))
     if project is None:
@@ -128,12 +131,13 @@ def _precondition_failed_or_missing(
 @router.patch("/projects/{project_id:id}")
 def update_project(
     project_id: int,
-    user: CurrentUser,
+    token: Bearer,
     payload: Annotated[ProjectPatch, Body()],
     db: Db,
     if_match_header: IfMatch = None,
 ) -> Response:
     """Update a project (JSON merge patch)"""
+    user = principal(db, token)
     wanted = if_match(if_match_header)
     # Only the members the patch names: two unconditional patches of different members both survive.
     changes = payload.model_dump(include=payload.model_fields_set)
@@ -157,8 +161,9 @@ def update_project(
 
 
 @router.delete("/projects/{project_id:id}")
-def delete_project(project_id: int, user: CurrentUser, db: Db, if_match_header: IfMatch = None) -> Response:
+def delete_project(project_id: int, token: Bearer, db: Db, if_match_header: IfMatch = None) -> Response:
     """Delete a project and its tasks"""
+    user = principal(db, token)
     wanted = if_match(if_match_header)
     statement = delete(Project).where(Project.id == project_id, Project.owner_id == user.user_id)
     if wanted is not None and not wanted.any_version:

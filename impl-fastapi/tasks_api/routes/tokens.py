@@ -17,10 +17,11 @@ from tasks_api.routing import BodyRoute
 from tasks_api.schemas import TokenCreate, TokenOut
 from tasks_api.security import (
     CHALLENGE,
-    CurrentUser,
+    Bearer,
     dummy_hash,
     expiry,
     new_token,
+    principal,
     token_hash,
     verify_password,
 )
@@ -59,8 +60,9 @@ def create_token(payload: Annotated[TokenCreate, Body()], db: Db) -> Response:
 
 
 @router.delete("/tokens/current")
-def revoke_token(user: CurrentUser, db: Db) -> Response:
+def revoke_token(token: Bearer, db: Db) -> Response:
     """Log out (revoke the token used for this request)"""
+    user = principal(db, token)
     with write_transaction(db):
         db.execute(delete(Token).where(Token.token_hash == user.token_hash))
     return no_content()

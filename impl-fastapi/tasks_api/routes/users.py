@@ -14,7 +14,7 @@ from tasks_api.models import User
 from tasks_api.responses import json_response, no_content, render
 from tasks_api.routing import BodyRoute
 from tasks_api.schemas import UserCreate, UserOut
-from tasks_api.security import CurrentUser, hash_password, invalid_token
+from tasks_api.security import Bearer, hash_password, invalid_token, principal
 
 router = APIRouter(route_class=BodyRoute, tags=["users"])
 
@@ -36,8 +36,9 @@ def create_user(payload: Annotated[UserCreate, Body()], db: Db) -> Response:
 
 
 @router.api_route("/users/me", methods=["GET", "HEAD"])
-def get_current_user(user: CurrentUser, db: Db) -> Response:
+def get_current_user(token: Bearer, db: Db) -> Response:
     """Get the current user"""
+    user = principal(db, token)
     with read_transaction(db):
         row = db.scalar(select(User).where(User.id == user.user_id))
     if row is None:  # deleted (with its tokens) since the token was checked
@@ -46,8 +47,9 @@ def get_current_user(user: CurrentUser, db: Db) -> Response:
 
 
 @router.delete("/users/me")
-def delete_current_user(user: CurrentUser, db: Db) -> Response:
+def delete_current_user(token: Bearer, db: Db) -> Response:
     """Delete the current user and everything they own"""
+    user = principal(db, token)
     with write_transaction(db):
         # The schema's ON DELETE CASCADE removes tokens, projects, tasks and idempotency records.
         db.execute(delete(User).where(User.id == user.user_id))
