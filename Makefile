@@ -52,7 +52,14 @@ demo:
 	echo "== install: done in $$((SECONDS - started)) s"; \
 	cd conformance && exec ../$(UV) run --frozen conformance demo --install-seconds $$((SECONDS - started))
 
-test: lint unit docs-check matrix matrix-postgres matrix-mixed matrix-mixed-postgres browser-test bench-quick
+test: lint unit selftest docs-check matrix matrix-postgres matrix-mixed matrix-mixed-postgres browser-test bench-quick
+
+# The tools' own tests (conformance/selftest/README.md or conformance/README.md): the contract coverage
+# report, and that `conformance matrix` (per port, mixed) and `conformance demo` stopped by SIGINT or
+# SIGTERM leave no server, gateway or database behind.
+.PHONY: selftest
+selftest: sync nginx
+	cd conformance && ../$(UV) run --frozen pytest -q selftest
 
 # docker-compose.yml against the Compose Specification's JSON schema (deploy/compose/README.md).
 .PHONY: compose-validate

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -28,6 +29,12 @@ class Served:
 
     base_url: str
     stream_seconds: int
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGTERM unwinds like Ctrl-C, so that the fixtures stop the servers (and browsers, databases)
+    they started, each in a session of its own, instead of leaving them without a parent."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
-from conformance import demo, report, slowloris
+import psycopg
+
+from conformance import coverage, demo, interrupt, report, slowloris
 from conformance.layers import LAYERS, MATRIX_LAYERS, run_layer
 from conformance.matrix import Column, run_column
 from conformance.mixed import run_mixed
@@ -64,6 +67,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     matrix.add_argument("--ports", type=lambda value: value.split(","), help="comma-separated port names")
     matrix.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    matrix.add_argument(
+        "--database-url",
+        default="",
+        help="run on this existing database (postgresql://... or sqlite:////path), never created or "
+        "dropped: the suite's data is what it creates; the kind follows the URL (no TEST_DATABASE_URL)",
+    )
     matrix.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR)
     matrix.add_argument(
         "--mixed",
@@ -126,6 +135,8 @@ def _run(args: argparse.Namespace) -> int:
         result = run_layer(layer, args.base_url.rstrip("/"), args.report_dir, settings)
         verdict = "pass" if result.ok else "FAIL"
         print(f"== {layer}: {verdict} in {result.seconds:.0f} s {result.note}".rstrip(), flush=True)
+        if result.reach:
+            print(f"   2xx per operation: {coverage.summary(result.reach)}", flush=True)
         failed |= not result.ok
     print(f"JUnit XML in {args.report_dir}")
     return 1 if failed else 0
@@ -133,7 +144,14 @@ def _run(args: argparse.Namespace) -> int:
 
 def _matrix(args: argparse.Namespace) -> int:
     postgres_url = os.environ.get("TEST_DATABASE_URL")
-    if args.database == "postgres" and not postgres_url:
+    if args.database_url:
+        # The user's database: its kind follows the URL, and no admin URL is needed (nothing is created).
+        args.database = "postgres" if args.database_url.startswith("postgres") else "sqlite"
+        if args.database == "sqlite" and not args.database_url.startswith("sqlite:///"):
+            print("conformance: --database-url is postgresql://... or sqlite:///<path>", file=sys.stderr)
+            return 2
+        postgres_url = None
+    elif args.database == "postgres" and not postgres_url:
         print(
             "conformance: --database postgres needs TEST_DATABASE_URL, a server where databases may be "
             "created and dropped, e.g. TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres",
@@ -151,7 +169,15 @@ def _matrix(args: argparse.Namespace) -> int:
     columns = []
     if args.mixed:
         print(f"== mixed: {', '.join(port.name for port in ports)} behind the gateway on {args.database}")
-        column = run_mixed(ports, args.database, postgres_url, args.report_dir, args.redis_url, args.layers)
+        column = run_mixed(
+            ports,
+            args.database,
+            postgres_url,
+            args.report_dir,
+            args.redis_url,
+            args.layers,
+            args.database_url,
+        )
         _print_timing(column)
         # Beside the per-port columns of an earlier `conformance matrix` into the same directory, if any.
         columns = [*report.previous_columns(args.database, args.report_dir), column]
@@ -159,8 +185,9 @@ def _matrix(args: argparse.Namespace) -> int:
         for start in port.starts if args.starts == "all" else port.starts[:1]:
             print(f"== {port.name} ({start.name}) on {args.database}", flush=True)
             column = run_column(
-                port, start, args.database, postgres_url, args.report_dir, args.redis_url, args.layers
-            )
+                port, start, args.database, postgres_url, args.report_dir, args.redis_url, args.layers,
+                args.database_url,
+            )  # fmt: skip
             _print_timing(column)
             columns.append(column)
     report.write(columns, args.database, args.report_dir)
@@ -176,6 +203,8 @@ def _matrix(args: argparse.Namespace) -> int:
 def _print_timing(column: Column) -> None:
     timing = ", ".join(f"{layer} {seconds:.0f} s" for layer, seconds in column.seconds.items())
     print(f"   {timing}" if timing else "   " + "; ".join(column.notes)[:2000], flush=True)
+    if column.coverage:
+        print(f"   contract 2xx per operation: {report.coverage_text(column)}", flush=True)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -206,7 +235,32 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
     commands = {"run": _run, "matrix": _matrix, "demo": _demo, "slowloris": _slowloris}
-    return commands[args.command](args)
+    marker = interrupt.install()
+    try:
+        return commands[args.command](args)
+    except KeyboardInterrupt as exc:
+        # Every `finally` on the way here has stopped its servers and dropped its databases.
+        signum = exc.signum if isinstance(exc, interrupt.Interrupted) else signal.SIGINT
+        print(f"\nconformance: interrupted by {signal.Signals(signum).name}", file=sys.stderr, flush=True)
+        return 128 + signum
+    finally:
+        _sweep(args, marker)
+
+
+def _sweep(args: argparse.Namespace, marker: str) -> None:
+    """Whatever a clean-up path missed (a tool killed mid-way): kill it, drop its databases."""
+    killed = interrupt.sweep_processes(marker)
+    if killed:
+        print(f"conformance: processes left running, killed: {killed}", file=sys.stderr, flush=True)
+    admin_url = os.environ.get("TEST_DATABASE_URL")
+    if args.command == "matrix" and args.database == "postgres" and admin_url and not args.database_url:
+        try:
+            dropped = interrupt.sweep_databases(admin_url)
+        except psycopg.Error as exc:
+            print(f"conformance: could not check for databases left behind: {exc}", file=sys.stderr)
+            return
+        if dropped:
+            print(f"conformance: databases left behind, dropped: {dropped}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+from conformance.interrupt import database_prefix
+
 
 class DatabaseError(Exception):
     """The database for a column could not be made."""
@@ -34,7 +36,8 @@ def sqlite_database() -> Iterator[str]:
 @contextmanager
 def postgres_database(server_url: str) -> Iterator[str]:
     """A DATABASE_URL for a new database on the server of `server_url`, dropped afterwards even on failure."""
-    name = f"conformance_{uuid.uuid4().hex[:12]}"
+    # The run's marker in the name: if the run is killed before its clean-up, its sweep still finds it.
+    name = f"{database_prefix()}{uuid.uuid4().hex[:12]}"
     try:
         with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -75,6 +78,9 @@ def set_read_only(admin_url: str, database_url: str, read_only: bool) -> int:
     """
     name = urlsplit(database_url).path.lstrip("/")
     with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as admin:
+        # This session may be one of that database's own (--database-url: no admin database), opened
+        # while it is read-only: the switch back must still be writable.
+        admin.execute("SET default_transaction_read_only = off")
         if read_only:
             statement = "ALTER DATABASE {} SET default_transaction_read_only = on"
         else:

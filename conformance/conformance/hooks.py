@@ -1,14 +1,22 @@
-"""Schemathesis hooks (SCHEMATHESIS_HOOKS=conformance.hooks): bearer auth from a freshly registered user."""
+"""Schemathesis hooks (SCHEMATHESIS_HOOKS=conformance.hooks): real auth and data, each call recorded."""
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import uuid
+from typing import Any
 
 import httpx
 import schemathesis
 
 from conformance.api import PASSWORD
+from conformance.coverage import CALLS_FILE
+from conformance.seed import Seeds
+
+SEEDS = Seeds()
+_WRITE = threading.Lock()
 
 # Sending one of these with the cached token destroys it (the token, or the whole user),
 # so the next case must get a fresh user instead of a stream of 401s.
@@ -50,3 +58,30 @@ class FreshUserAuth:
             with self._lock:
                 if self._token == data:
                     self._token = None
+
+
+@schemathesis.hook
+def before_call(context: schemathesis.HookContext, case: schemathesis.Case, kwargs: dict[str, Any]) -> None:
+    """Steer the case to data that exists, so that every operation reaches its success path."""
+    meta = case.meta
+    # The stateful phase follows the spec's links from real responses: its ids are real already.
+    if meta is not None and meta.phase.name == "stateful":
+        return
+    SEEDS.steer(case, case.operation.schema.get_base_url())
+
+
+@schemathesis.hook
+def after_call(context: schemathesis.HookContext, case: schemathesis.Case, response: Any) -> None:
+    """Record the operation and status of the call; forget seeded data a DELETE may have taken."""
+    SEEDS.forget(case, response.status_code)
+    path = os.environ.get(CALLS_FILE)
+    if not path:
+        return
+    meta = case.meta
+    line = {
+        "operation": case.operation.label,
+        "status": response.status_code,
+        "phase": str(meta.phase.name) if meta is not None else "",
+    }
+    with _WRITE, open(path, "a") as sink:
+        sink.write(json.dumps(line) + "\n")

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance import coverage
 from conformance.junit import Tally, tally
 from conformance.paths import (
     BEHAVIOUR_TESTS,
@@ -32,6 +33,8 @@ MATRIX_LAYERS = (*LAYERS, "faults")
 # The cross-port tests of the gateway column (`conformance matrix --mixed`): they need every port's URL.
 MIXED_TESTS = CONFORMANCE_DIR / "tests" / "mixed"
 
+# How long an interrupted layer's tools get to clean up after SIGINT before they are killed.
+INTERRUPT_GRACE = 15.0
 # Upper bounds per layer, so that a hung server fails its column instead of hanging the matrix.
 TIMEOUTS = {"contract": 900, "behaviour": 900, "transport": 300, "mixed": 600, "faults": 600}
 
@@ -50,6 +53,7 @@ class LayerResult:
     seconds: float
     rows: dict[str, Tally] = field(default_factory=dict)
     note: str = ""
+    reach: list[coverage.Reach] = field(default_factory=list)  # the contract layer's, per operation
 
     @property
     def ok(self) -> bool:
@@ -87,6 +91,17 @@ def _command(
         sys.executable, "-m", "pytest", *paths, "--rootdir", str(CONFORMANCE_DIR), "-q", "-rf",
         "--base-url", base_url, *settings.pytest_args(), *extra, "--junitxml", str(junit),
     ]  # fmt: skip
+
+
+def _interrupt(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGINT each tool's process group, and wait for them (up to INTERRUPT_GRACE seconds in all)."""
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGINT)
+    deadline = time.monotonic() + INTERRUPT_GRACE
+    for process in processes:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=max(deadline - time.monotonic(), 0.1))
 
 
 def faults_lanes(database: str) -> dict[str, list[str]]:
@@ -161,34 +176,48 @@ def run_layer(
     report_dir.mkdir(parents=True, exist_ok=True)
     invocations = _invocations(layer, base_url, report_dir, settings, port_urls or {}, faults)
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "conformance.hooks", "PYTHONUNBUFFERED": "1"}
+    calls = report_dir / "contract-calls.jsonl"  # each generated call, recorded by conformance/hooks.py
+    if layer == "contract":
+        calls.unlink(missing_ok=True)
+        env[coverage.CALLS_FILE] = str(calls.resolve())
     started = time.monotonic()
     note = ""
     logs = [log] if log and len(invocations) == 1 else [junit.with_suffix(".log") for _, junit in invocations]
+    deadline = started + TIMEOUTS[layer]
+    # One shared database (the user's, --database-url): a lane's read-only switch must not fail the other
+    # lane's writes, so the lanes run one after the other.
+    one_at_a_time = faults is not None and bool(faults.existing)
+    returncode = 0
     with contextlib.ExitStack() as stack:
-        processes = []
+        processes: list[subprocess.Popen[bytes]] = []
         sinks = logs if log else [None] * len(invocations)
-        for (command, junit), path in zip(invocations, sinks, strict=True):
-            junit.unlink(missing_ok=True)
-            sink = stack.enter_context(open(path, "w")) if path else None
-            # A session of its own: on a timeout (or Ctrl-C) the tool goes with every process it started
-            # (pytest-xdist's workers), not only the one we know.
-            process = subprocess.Popen(
-                command,
-                cwd=CONFORMANCE_DIR,
-                env=env,
-                stdout=sink,
-                stderr=subprocess.STDOUT if sink else None,
-                start_new_session=True,
-            )
-            processes.append(process)
-        deadline = started + TIMEOUTS[layer]
-        returncode = 0
         try:
+            for (command, junit), path in zip(invocations, sinks, strict=True):
+                junit.unlink(missing_ok=True)
+                sink = stack.enter_context(open(path, "w")) if path else None
+                # A session of its own: on a timeout (or Ctrl-C) the tool goes with every process it
+                # started (pytest-xdist's workers), not only the one we know.
+                process = subprocess.Popen(
+                    command,
+                    cwd=CONFORMANCE_DIR,
+                    env=env,
+                    stdout=sink,
+                    stderr=subprocess.STDOUT if sink else None,
+                    start_new_session=True,
+                )
+                processes.append(process)
+                if one_at_a_time:
+                    process.wait(timeout=max(deadline - time.monotonic(), 0.1))
             for process in processes:
                 status = process.wait(timeout=max(deadline - time.monotonic(), 0.1))
                 returncode = returncode or status
         except subprocess.TimeoutExpired:
             returncode, note = -1, f"timed out after {TIMEOUTS[layer]} s"
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM): first let each tool run its own clean-up (the faults layer's
+            # fixtures stop their servers and drop their databases on SIGINT), then kill what is left.
+            _interrupt(processes)
+            raise
         finally:
             for process in processes:
                 with contextlib.suppress(ProcessLookupError):
@@ -205,4 +234,9 @@ def run_layer(
             row.failed += 1
             row.failures.append(note)
             row.broken = True
-    return LayerResult(layer, returncode, time.monotonic() - started, rows, note)
+    reach = []
+    if layer == "contract":
+        reach = coverage.measure(calls)
+        coverage.write(reach, report_dir)
+        coverage.judge(reach, rows["contract"])
+    return LayerResult(layer, returncode, time.monotonic() - started, rows, note, reach)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import figures, logcheck, server
+from conformance.coverage import Reach
 from conformance.database import DatabaseError, postgres_database, sqlite_database
 from conformance.junit import Tally
 from conformance.layers import MATRIX_LAYERS, mixed_modules, run_layer
@@ -44,6 +45,12 @@ class Column:
     notes: list[str] = field(default_factory=list)
     mixed: bool = False  # the gateway column, with the cross-port rows
     figures: dict[str, Any] = field(default_factory=dict)  # the faults layer's, by experiment
+    # The contract layer's reach: operationId to [cases answered 2xx, cases in all] (coverage.py).
+    coverage: dict[str, list[int]] = field(default_factory=dict)
+
+    def record_reach(self, reach: list[Reach]) -> None:
+        """Keep the contract layer's per-operation 2xx counts, if this layer was the contract one."""
+        self.coverage.update({entry.operation_id: [entry.success, entry.calls] for entry in reach})
 
     def fail_all(self, reason: str) -> None:
         """Mark every row not yet filled as failed for `reason`."""
@@ -58,15 +65,27 @@ def column_name(port: Port, start: Start) -> str:
 
 
 @contextlib.contextmanager
-def fresh_database(kind: str, postgres_url: str | None) -> Iterator[str]:
-    """A new empty database of `kind` for one column."""
-    if kind == "postgres":
+def fresh_database(kind: str, postgres_url: str | None, existing: str = "") -> Iterator[str]:
+    """A new empty database of `kind` for one column; or `existing`, a user's, neither created nor dropped."""
+    if existing:
+        yield existing
+    elif kind == "postgres":
         assert postgres_url is not None
         with postgres_database(postgres_url) as url:
             yield url
     else:
         with sqlite_database() as url:
             yield url
+
+
+def faults_target(
+    names: tuple[str, ...], start: str, kind: str, postgres_url: str | None, redis_url: str, existing: str
+) -> FaultsTarget:
+    """What the faults layer starts: on a user's existing database it makes none of its own, and its
+    read-only experiment switches that database through a connection to it (its owner may)."""
+    admin = existing if existing and kind == "postgres" else postgres_url or ""
+    mixed = start == ""  # the mixed column runs every port's first start
+    return FaultsTarget(names, start, mixed, kind, admin, redis_url, existing)
 
 
 def setup(port: Port, log: Path) -> str | None:
@@ -90,8 +109,9 @@ def run_column(
     report_dir: Path,
     redis_url: str = "",
     layers: tuple[str, ...] = MATRIX_LAYERS,
+    existing: str = "",
 ) -> Column:
-    """Set up, serve on a fresh database, run every layer, stop; a port's fault fails cells, never raises."""
+    """Set up, serve on a fresh database (or `existing`), run every layer, stop; never raises for a port."""
     column = Column(column_name(port, start))
     out = report_dir / column.name.replace(":", "-")
     out.mkdir(parents=True, exist_ok=True)
@@ -99,9 +119,9 @@ def run_column(
     if reason:
         column.fail_all(reason)
         return column
-    faults = FaultsTarget((port.name,), start.name, False, kind, postgres_url or "", redis_url)
+    faults = faults_target((port.name,), start.name, kind, postgres_url, redis_url, existing)
     try:
-        with fresh_database(kind, postgres_url) as database_url:
+        with fresh_database(kind, postgres_url, existing) as database_url:
             _serve_and_test(port, start, database_url, out, column, redis_url, layers, faults)
     except DatabaseError as exc:
         column.fail_all(str(exc))
@@ -116,8 +136,11 @@ def run_faults(
     # A report directory used before must not lend this run its logs or figures.
     shutil.rmtree(out / figures.FIGURES_DIR, ignore_errors=True)
     (out / figures.MERGED).unlink(missing_ok=True)
-    result = run_layer("faults", base_url, out, settings, log=out / "faults.log", faults=faults)
-    leftovers = kill_leftovers(out / figures.FIGURES_DIR)
+    try:
+        result = run_layer("faults", base_url, out, settings, log=out / "faults.log", faults=faults)
+    finally:
+        # Even when interrupted: the servers a killed lane could not stop itself.
+        leftovers = kill_leftovers(out / figures.FIGURES_DIR)
     if leftovers:
         column.notes.append(f"faults: servers left running, killed: {leftovers}")
     column.cells.update(result.rows)
@@ -180,6 +203,7 @@ def _serve_and_test(
                 run_faults(column, running.base_url, out, settings, faults)
                 continue
             result = run_layer(layer, running.base_url, out, settings, log=out / f"{layer}.log")
+            column.record_reach(result.reach)
             column.cells.update(result.rows)
             column.seconds[layer] = result.seconds
             if result.note:

@@ -12,7 +12,16 @@ from conformance.database import DatabaseError
 from conformance.gateway import Gateway
 from conformance.junit import Tally
 from conformance.layers import MATRIX_LAYERS, run_layer
-from conformance.matrix import Column, check_logs, fresh_database, new_settings, run_faults, server_env, setup
+from conformance.matrix import (
+    Column,
+    check_logs,
+    faults_target,
+    fresh_database,
+    new_settings,
+    run_faults,
+    server_env,
+    setup,
+)
 from conformance.ports import Port
 from conformance.settings import FaultsTarget, ServerSettings
 
@@ -26,6 +35,7 @@ def run_mixed(
     report_dir: Path,
     redis_url: str = "",
     layers: tuple[str, ...] = MATRIX_LAYERS,
+    existing: str = "",
 ) -> Column:
     """Set up every port, serve them all on one fresh database behind the gateway, run every layer, stop."""
     column = Column(MIXED, mixed=True)
@@ -37,9 +47,9 @@ def run_mixed(
             column.fail_all(f"{port.name}: {reason}")
             return column
     names = tuple(port.name for port in ports)
-    faults = FaultsTarget(names, "", True, kind, postgres_url or "", redis_url)
+    faults = faults_target(names, "", kind, postgres_url, redis_url, existing)
     try:
-        with fresh_database(kind, postgres_url) as database_url:
+        with fresh_database(kind, postgres_url, existing) as database_url:
             _serve_and_test(ports, database_url, out, column, redis_url, layers, faults)
     except DatabaseError as exc:
         column.fail_all(str(exc))
@@ -163,6 +173,7 @@ def run_suite(
         result = run_layer(
             layer, base_url, out, settings, log=out / f"{layer}.log", port_urls=stack.port_urls()
         )
+        column.record_reach(result.reach)
         column.cells.update(result.rows)
         column.seconds[layer] = result.seconds
         if result.note:

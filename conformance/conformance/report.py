@@ -24,6 +24,11 @@ def cell_text(tally: Tally | None) -> str:
     return f"pass {tally.passed}"
 
 
+def coverage_text(column: Column) -> str:
+    """`getProject 31/40, ...`: the contract layer's generated cases that reached a 2xx, of all."""
+    return ", ".join(f"{name} {success}/{calls}" for name, (success, calls) in column.coverage.items())
+
+
 def rows_of(columns: list[Column]) -> list[str]:
     """The matrix rows; the cross-port rows only when the mixed column is there."""
     return row_names(mixed=any(column.mixed for column in columns))
@@ -56,6 +61,11 @@ def markdown(columns: list[Column], database: str) -> str:
     for column in columns:
         timing = ", ".join(f"{layer} {seconds:.0f} s" for layer, seconds in column.seconds.items())
         lines += ["", f"## {column.name}", "", f"Time: {timing or 'n/a'}."]
+        if column.coverage:
+            lines += [
+                "",
+                "Contract cases answered 2xx, of all, per operation: " + coverage_text(column) + ".",
+            ]
         for row in row_names(column.mixed):
             tally = column.cells.get(row)
             if tally and tally.failures:
@@ -80,6 +90,10 @@ def as_json(columns: list[Column], database: str) -> dict[str, object]:
                 "seconds": {layer: round(seconds, 1) for layer, seconds in column.seconds.items()},
                 "notes": column.notes,
                 "faults": column.figures,
+                "contract_coverage": {
+                    name: {"success": success, "calls": calls}
+                    for name, (success, calls) in column.coverage.items()
+                },
                 "cells": {
                     row: {
                         "passed": tally.passed,
@@ -124,6 +138,10 @@ def previous_columns(database: str, report_dir: Path) -> list[Column]:
             seconds=entry.get("seconds", {}),
             notes=entry.get("notes", []),
             figures=entry.get("faults", {}),
+            coverage={
+                name: [reach["success"], reach["calls"]]
+                for name, reach in entry.get("contract_coverage", {}).items()
+            },
         )
         columns.append(column)
     return columns

@@ -41,6 +41,7 @@ class FaultsTarget:
     database: str = "sqlite"
     postgres_url: str = ""  # where the layer may create (and drop) its own databases
     redis_url: str = ""
+    existing: str = ""  # a user's database (--database-url): the lanes share it and run one at a time
 
     def pytest_args(self, report_dir: Path) -> list[str]:
         """The options of tests/faults/conftest.py."""
@@ -53,4 +54,5 @@ class FaultsTarget:
         args += ["--faults-mixed"] if self.mixed else []
         args += [f"--postgres-url={self.postgres_url}"] if self.postgres_url else []
         args += [f"--redis-url={self.redis_url}"] if self.redis_url else []
+        args += [f"--existing-database={self.existing}"] if self.existing else []
         return args

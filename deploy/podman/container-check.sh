@@ -9,8 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-# Every port that has a Dockerfile (impl-<name>/Dockerfile), so a new port is never skipped silently.
-DISCOVERED=$(for file in impl-*/Dockerfile; do dir=${file%/Dockerfile}; printf '%s ' "${dir#impl-}"; done)
+# Every port, found as the matrix finds them (impl-<name>/port.toml), so a new port is never skipped
+# silently: one without a Dockerfile fails its build row.
+DISCOVERED=$(for file in impl-*/port.toml; do dir=${file%/port.toml}; printf '%s ' "${dir#impl-}"; done)
 PORTS=${CONTAINER_PORTS:-$DISCOVERED}
 SECRET_KEY=container-check-secret-key
 ADMIN_URL=${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
@@ -65,6 +66,9 @@ mkdir -p "$REPORTS"
 for port in $PORTS; do
     image=tasks-api-$port name=container-check-$port db=container_check_${port//-/_}
     t=$(now)
+    if [ ! -f "impl-$port/Dockerfile" ]; then
+        BUILD[$port]="FAIL (no impl-$port/Dockerfile)"; HEALTH[$port]=-; SUITE[$port]=-; STOP[$port]=-; failed=1; continue
+    fi
     # --format docker keeps the Dockerfile's HEALTHCHECK (the OCI format has none).
     if podman build --format docker --runtime runc --network host --volume /etc/ssl/certs:/etc/ssl/certs:ro \
         -f "impl-$port/Dockerfile" -t "$image" . >"$REPORTS/$port-build.log" 2>&1; then

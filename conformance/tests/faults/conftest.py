@@ -1,5 +1,6 @@
 """Fixtures of the faults layer: the column under test, a fresh database per process, proxied servers."""
 
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -23,6 +24,12 @@ PER_PORT = (
 MIXED_ONLY = "needs the gateway: runs in the mixed column"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGTERM unwinds like Ctrl-C, so that the fixtures stop the servers (and browsers, databases)
+    they started, each in a session of its own, instead of leaving them without a parent."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     """What the matrix tells the faults layer about the column: ports, start, database, Redis, reports."""
     group = parser.getgroup("faults")
@@ -33,6 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--postgres-url", default="", help="a PostgreSQL server where databases may be made")
     group.addoption("--redis-url", default="", help="REDIS_URL of the column ('' = without Redis)")
     group.addoption("--faults-report-dir", default="", help="the column's report directory")
+    group.addoption(
+        "--existing-database", default="", help="a user's database to use (never created or dropped)"
+    )
 
 
 @dataclass(frozen=True)
@@ -96,9 +106,10 @@ def column(pytestconfig: pytest.Config) -> FaultsColumn:
 
 
 @pytest.fixture(scope="session")
-def database_url(column: FaultsColumn) -> Iterator[str]:
-    """A fresh database for this test process (each lane has its own), dropped afterwards."""
-    with fresh_database(column.database, column.postgres_url or None) as url:
+def database_url(column: FaultsColumn, pytestconfig: pytest.Config) -> Iterator[str]:
+    """A fresh database for this test process (each lane has its own), dropped afterwards; or the user's."""
+    existing = pytestconfig.getoption("existing_database")
+    with fresh_database(column.database, column.postgres_url or None, existing) as url:
         yield url
 
 
