@@ -80,3 +80,10 @@ def on_starting(server: Arbiter) -> None:
     apply_schema(settings.SPEC_DIR)
     # Workers are forked from this process: they must open their own connections, not share this one.
     connections.close_all()
+
+
+def worker_exit(server: Arbiter, worker: ThreadWorker) -> None:
+    """Write out the access-log lines still queued before the worker ends (SIGTERM included)."""
+    from tasks_api.logqueue import stop_listeners
+
+    stop_listeners()

@@ -16,7 +16,6 @@ def not_modified(request: HttpRequest, version: int) -> HttpResponse | None:
     header = request.META.get("HTTP_IF_NONE_MATCH")
     if header is None:
         return None
-    # end concordance
     tags = parse_etags(header)  # Django's RFC 9110 list parser; "*" comes back as ["*"]
     current = etag(version)
     if "*" in tags or any(tag.removeprefix("W/") == current for tag in tags):
@@ -24,6 +23,7 @@ def not_modified(request: HttpRequest, version: int) -> HttpResponse | None:
         response["ETag"] = current
         return response
     return None
+    # end concordance
 
 
 # concordance: optimistic-concurrency

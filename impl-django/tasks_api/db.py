@@ -25,6 +25,15 @@ SQLITE_IDENTITY = "INTEGER PRIMARY KEY AUTOINCREMENT"
 # keeps one connection per thread (gthread workers: workers x threads connections per server) and
 # recycles it after CONN_MAX_AGE seconds, so a restarted or failed-over database is picked up again.
 CONN_MAX_AGE = 600
+CONNECTIONS: dict[str, Any] = {
+    "CONN_MAX_AGE": CONN_MAX_AGE,
+    # Persistent connections can die under us (database restart, idle kill): test one with a
+    # cheap query before the first use in each request instead of failing that request.
+    "CONN_HEALTH_CHECKS": True,
+    # Each view opens transaction.atomic() only where it writes; reads stay in autocommit.
+    "ATOMIC_REQUESTS": False,
+}
+# end concordance
 
 
 def database_settings(url: str, timeout: float = 5.0) -> dict[str, Any]:
@@ -34,15 +43,7 @@ def database_settings(url: str, timeout: float = 5.0) -> dict[str, Any]:
     """
     parts = urlsplit(url)
     milliseconds = round(timeout * 1000)
-    common: dict[str, Any] = {
-        "CONN_MAX_AGE": CONN_MAX_AGE,
-        # Persistent connections can die under us (database restart, idle kill): test one with a
-        # cheap query before the first use in each request instead of failing that request.
-        "CONN_HEALTH_CHECKS": True,
-        # Each view opens transaction.atomic() only where it writes; reads stay in autocommit.
-        "ATOMIC_REQUESTS": False,
-    }
-    # end concordance
+    common = dict(CONNECTIONS)
     if parts.scheme == "sqlite":
         # sqlite:///rel.db -> "rel.db" (relative to the working directory), sqlite:////abs.db -> "/abs.db".
         name = url[len("sqlite:///") :]

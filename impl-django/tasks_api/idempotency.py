@@ -71,7 +71,7 @@ def in_flight(claimed_at: str | None) -> ApiError:
     )
 
 
-def claim(user: User, key: str, print_: str) -> Claim | HttpResponse:
+def claim(user_id: int, key: str, print_: str) -> Claim | HttpResponse:
     """Own the key (a new claim, or a stale one taken over) or answer for it: replay, 409, or 422."""
     for _ in range(3):
         now = utc_now()
@@ -80,14 +80,14 @@ def claim(user: User, key: str, print_: str) -> Claim | HttpResponse:
             # holds across processes, replicas and ports.
             with transaction.atomic():
                 record = IdempotencyKey.objects.create(
-                    user=user, idempotency_key=key, fingerprint=print_, created_at=timestamp(now)
+                    user_id=user_id, idempotency_key=key, fingerprint=print_, created_at=timestamp(now)
                 )
             return Claim(record.id, record.created_at)
         except IntegrityError:
             pass
-        existing = IdempotencyKey.objects.filter(user=user, idempotency_key=key).first()
+        existing = IdempotencyKey.objects.filter(user_id=user_id, idempotency_key=key).first()
         if existing is None:
-            if not User.objects.filter(id=user.id).exists():
+            if not User.objects.filter(id=user_id).exists():
                 raise invalid_token()  # the foreign key failed: the user (and the token) is gone
             continue  # the owner failed and released it a moment ago: claim it again
         retention = timedelta(seconds=settings.IDEMPOTENCY_RETENTION_SECONDS)
@@ -119,13 +119,13 @@ def release(owned: Claim) -> None:
 
 
 def run(
-    request: HttpRequest, user: User, key: str | None, body: bytes, create: Callable[[], HttpResponse]
+    request: HttpRequest, user_id: int, key: str | None, body: bytes, create: Callable[[], HttpResponse]
 ) -> HttpResponse:
     """Perform a create once per key: the response is stored, fenced, in the create's own transaction."""
     if key is None:
         with transaction.atomic():
             return create()
-    owned = claim(user, key, fingerprint(request, body))
+    owned = claim(user_id, key, fingerprint(request, body))
     if isinstance(owned, HttpResponse):
         return owned
     try:

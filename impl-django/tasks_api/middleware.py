@@ -106,7 +106,6 @@ class CorsMiddleware:
         origins = settings.CORS_ALLOW_ORIGINS
         if not origins:
             return response
-        # end concordance
         # The answer depends on Origin whenever any origin is allowed: tell caches so.
         patch_vary_headers(response, ("Origin",))
         origin = request.META.get("HTTP_ORIGIN")
@@ -120,6 +119,7 @@ class CorsMiddleware:
             response["Access-Control-Allow-Headers"] = ALLOW_HEADERS
             response["Access-Control-Max-Age"] = "600"
         return response
+        # end concordance
 
 
 class FramingMiddleware:
@@ -194,6 +194,8 @@ def drain_unread_body(environ: dict[str, Any]) -> None:
     then closes, and closing a socket with unread data makes the kernel send RST, which can destroy the
     response before the client reads it. Bounded in bytes and time: past those, closing is the defence.
     """
+    if environ.get("CONTENT_LENGTH", "0") == "0" and "HTTP_TRANSFER_ENCODING" not in environ:
+        return  # no body was sent (every GET of the hot path): nothing to drain, no socket calls
     stream = environ.get("wsgi.input")
     sock = environ.get("gunicorn.socket")
     if stream is None or sock is None:

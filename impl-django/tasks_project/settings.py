@@ -11,8 +11,12 @@ ALLOWED_HOSTS = config.ALLOWED_HOSTS
 # One app; no admin, auth, contenttypes, sessions, messages, staticfiles: bearer tokens live in our tables.
 INSTALLED_APPS = ["tasks_api.apps.TasksApiConfig"]
 
-# No CommonMiddleware (APPEND_SLASH redirects), no CsrfViewMiddleware (no cookies, so no CSRF),
-# no SessionMiddleware or AuthenticationMiddleware. Outermost first.
+# startproject's seven, each left out for a reason (and each would cost every request a call):
+# CommonMiddleware (APPEND_SLASH redirects; our FramingMiddleware sets Content-Length), CsrfViewMiddleware
+# (no cookies, so no CSRF), SessionMiddleware, AuthenticationMiddleware and MessageMiddleware (bearer
+# tokens in our tables: no session, no request.user, no messages), SecurityMiddleware (HSTS, HTTPS
+# redirects and nosniff: headers the spec does not list, the TLS-terminating proxy's job),
+# XFrameOptionsMiddleware (no HTML to frame). Six of our own instead, outermost first:
 MIDDLEWARE = [
     "tasks_api.middleware.RequestIdMiddleware",  # outermost: logs the status the client really gets
     "tasks_api.middleware.FramingMiddleware",  # Content-Length and HEAD for every response below
@@ -58,7 +62,6 @@ HASH_CONCURRENCY = config.HASH_CONCURRENCY
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"message": {"format": "%(message)s"}},
     "filters": {
         # A 503 (the database cannot serve now) already has its one line from tasks_api.bad_weather.
         "not_503": {
@@ -67,12 +70,13 @@ LOGGING = {
         }
     },
     "handlers": {
-        "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "message"},
+        # The access log's lines go through a queue to one writer thread (tasks_api/logqueue.py).
+        "access": {"()": "tasks_api.logqueue.stdout_queue_handler"},
         "stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr"},
     },
     "loggers": {
         # One JSON object per request, on stdout.
-        "tasks_api.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        "tasks_api.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
         # A failed Redis publish or subscribe is worth a line; the change or stream goes on without it.
         "tasks_api.events": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
         # Database failures answered 503 and watchdog cuts: one line each, the error's class, no data.

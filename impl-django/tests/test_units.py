@@ -55,12 +55,20 @@ class _Socket:
 
 def test_drain_reads_the_rest_of_an_unread_body():
     stream, sock = io.BytesIO(b"x" * 300_000), _Socket()
-    drain_unread_body({"wsgi.input": stream, "gunicorn.socket": sock})
+    drain_unread_body({"wsgi.input": stream, "gunicorn.socket": sock, "CONTENT_LENGTH": "300000"})
     assert stream.read() == b"" and sock.timeout is None
+
+
+def test_drain_skips_a_request_that_sent_no_body():
+    # The hot path's GETs: no Content-Length and no Transfer-Encoding, so not even a socket call.
+    stream, sock = io.BytesIO(b"next request"), _Socket()
+    sock.timeout = 5.0
+    drain_unread_body({"wsgi.input": stream, "gunicorn.socket": sock})
+    assert stream.read() == b"next request" and sock.timeout == 5.0
 
 
 def test_drain_never_reads_without_a_socket_to_bound_it():
     # granian's wsgi.input would wait for a silent client for ever: without a socket, nothing is read.
     stream = io.BytesIO(b"x" * 300_000)
-    drain_unread_body({"wsgi.input": stream})
+    drain_unread_body({"wsgi.input": stream, "CONTENT_LENGTH": "300000"})
     assert len(stream.read()) == 300_000
