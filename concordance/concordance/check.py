@@ -20,7 +20,7 @@ def collect(ports: list[PortDir]) -> tuple[dict[str, list[Region]], list[str]]:
 
 
 def problems(fundamentals: list[Fundamental], regions: dict[str, list[Region]]) -> list[str]:
-    """Unknown slugs and missing fundamentals, one line each (empty when complete)."""
+    """Unknown slugs, empty or cut regions, missing fundamentals, one line each (empty when complete)."""
     known = {fundamental.slug for fundamental in fundamentals}
     found: list[str] = []
     for port, port_regions_ in regions.items():
@@ -31,6 +31,9 @@ def problems(fundamentals: list[Fundamental], regions: dict[str, list[Region]]) 
                 )
             elif not region.code.strip():
                 found.append(f"{port}: {region.path}:{region.first_line - 1}: empty region {region.slug!r}")
+            elif region.cut:
+                where = f"{region.path}:{region.first_line - 1}"
+                found.append(f"{port}: {where}: region {region.slug!r} {region.cut}")
         marked = {region.slug for region in port_regions_}
         for fundamental in fundamentals:
             if fundamental.slug not in marked:

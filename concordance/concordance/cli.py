@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -30,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
+    # SIGTERM unwinds like Ctrl-C, so subprocess.run kills the headless Chromium it started and the
+    # temporary profile directory is removed (a `timeout` around `make docs` leaves nothing running).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     args = _parser().parse_args(argv)
     fundamentals, order = load_fundamentals()
     ports = discover_ports(args.root, order)

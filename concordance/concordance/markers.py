@@ -21,10 +21,39 @@ class Region:
     path: str  # relative to the port directory
     first_line: int  # 1-based line of the first code line
     code: str
+    cut: str | None = None  # why the region cuts a block in two (cut_problem), or None
 
 
 class MarkerError(ValueError):
     """A marker that does not pair up (nested, unterminated, stray end)."""
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _is_code(line: str) -> bool:
+    stripped = line.strip()
+    return bool(stripped) and not stripped.startswith("#")
+
+
+def cut_problem(lines: list[str], start: int, end: int) -> str | None:
+    """Why the region between marker lines `start` and `end` (1-based) cuts a block, or None.
+
+    A cell must show a whole rule: a region that ends while its block goes on (the next code line is
+    indented deeper than the region's first line) shows a function without its end, and one whose
+    code climbs above its first line's indentation started in the middle of a block.
+    """
+    body = [line for line in lines[start : end - 1] if _is_code(line)]
+    if not body:
+        return None
+    level = _indent(body[0])
+    if any(_indent(line) < level for line in body):
+        return "starts inside a block its code leaves (a line is indented less than the first)"
+    after = next((line for line in lines[end:] if _is_code(line)), None)
+    if after is not None and _indent(after) > level:
+        return "ends inside a function or block (the next code line is indented deeper than its first)"
+    return None
 
 
 def source_files(port_dir: Path) -> list[Path]:
@@ -53,7 +82,7 @@ def regions_in(path: Path, port_dir: Path) -> list[Region]:
             if slug is None:
                 raise MarkerError(f"{where}:{number}: 'end concordance' without an open region")
             code = textwrap.dedent("\n".join(lines[start : number - 1])).strip("\n")
-            found.append(Region(slug, where, start + 1, code))
+            found.append(Region(slug, where, start + 1, code, cut_problem(lines, start, number)))
             slug = None
     if slug is not None:
         raise MarkerError(f"{where}:{start}: region {slug!r} is never closed")
