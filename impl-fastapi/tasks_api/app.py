@@ -8,19 +8,14 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
+from tasks_api.accesslog import configure_logging, flush_access_log
 from tasks_api.config import get_settings
 from tasks_api.db import get_engine
 from tasks_api.errors import install_exception_handlers
-from tasks_api.middleware import (
-    CorsMiddleware,
-    FramingMiddleware,
-    RequestContextMiddleware,
-    configure_logging,
-    flush_access_log,
-)
-from tasks_api.routes import routers
+from tasks_api.middleware import CorsMiddleware, FramingMiddleware, RequestContextMiddleware
 from tasks_api.routing import RouteTable
 from tasks_api.security import check_token
+from tasks_api.views import routers
 from tasks_api.wakeups import Wakeups
 
 
@@ -44,7 +39,7 @@ def create_app() -> FastAPI:
     app = FastAPI(
         title="Tasks API",
         # spec/openapi.yaml is the contract, served as written by get_openapi: no generated schema or
-        # docs; /docs is the repository's web/docs.html (routes/pages.py), the same page in every port.
+        # docs; /docs is the repository's web/docs.html (views/pages.py), the same page in every port.
         openapi_url=None,
         docs_url=None,
         redoc_url=None,

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import Header
+from tasks_api.routing import MAX_ID
 
 _ENTITY_TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*')
 _VERSION = re.compile(r"[1-9][0-9]{0,15}")
-_MAX_VERSION = 2**53 - 1
-
-# Not validated (no 422): the operations that take these headers document no 422 for them (GET,
-# DELETE). A value that is not a list of our entity tags simply matches nothing.
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
-IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
 
 
 # concordance: conditional-get
@@ -73,7 +66,7 @@ def if_match(header: str | None) -> Precondition | None:
     versions = {
         int(opaque)
         for weak, opaque in _entity_tags(header) or []
-        if not weak and _VERSION.fullmatch(opaque) and int(opaque) <= _MAX_VERSION
+        if not weak and _VERSION.fullmatch(opaque) and int(opaque) <= MAX_ID
     }
     return Precondition(any_version=False, versions=frozenset(versions))
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from functools import cache, partial
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends
 from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -167,20 +165,6 @@ def _session_factory() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), autobegin=False, expire_on_commit=False)
 
 
-async def get_db() -> AsyncIterator[Session]:
-    """FastAPI dependency: one session per request, closed at the end.
-
-    `async def` on purpose: creating and closing this session does no I/O (autobegin=False: every
-    statement runs in an explicit transaction below, which has given its connection back to the pool
-    before the endpoint returns), so it runs on the event loop and costs no threadpool hop (a sync
-    generator dependency costs two: one in, one for its teardown)."""
-    with _session_factory()() as session:
-        yield session
-
-
-Db = Annotated[Session, Depends(get_db)]
-
-
 # concordance: transactions
 @contextmanager
 def read_transaction(session: Session) -> Iterator[Session]:
@@ -209,7 +193,7 @@ def single_read() -> Iterator[Connection]:
 
 
 def new_session() -> Session:
-    """A session outside any request (a live-event stream reads with one per read)."""
+    """A session: one per request (deps.get_db), or one per read outside a request (a live-event stream)."""
     return _session_factory()()
 
 
@@ -235,11 +219,6 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
 
 
 # end concordance
-
-
-def utc_now() -> str:
-    """Now, in the one timestamp format: RFC 3339 UTC, whole seconds, "Z"."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def schema_statements(sql: str, sqlite: bool) -> list[str]:

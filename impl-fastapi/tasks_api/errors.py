@@ -1,4 +1,4 @@
-"""The problem types of spec/README.md, problem+json rendering, and every exception handler in one place."""
+"""The problem types of spec/README.md, ApiError, not_found(), problem+json and every exception handler."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from starlette.responses import Response
 from tasks_api.db import is_unavailable
 
 PROBLEM_BASE = "https://tasks-api.example/problems/"
-# Where routing.BodyRoute records a refused body for handle_request_validation (a request scope key).
+# Where body.BodyRoute records a refused body for handle_request_validation (a request scope key).
 BODY_PROBLEM = "tasks_api.body_problem"
-# Where security.bearer leaves the request's Credentials (a request scope key).
+# Where deps.bearer leaves the request's Credentials (a request scope key).
 BEARER = "tasks_api.bearer"
 # Statuses that can be decided before an endpoint checks the token in the database: 401 ranks above them.
 _BEFORE_THE_TOKEN = frozenset({400, 413, 415, 422})
@@ -66,7 +66,7 @@ _SLUG_BY_STATUS = {
 }
 
 
-class Problem(Exception):
+class ApiError(Exception):
     """An error answer: raised anywhere below a handler, rendered by the handler registered below."""
 
     def __init__(
@@ -85,14 +85,19 @@ class Problem(Exception):
         self.errors = list(errors) if errors is not None else None
 
 
-def validation_problem(errors: Iterable[Mapping[str, str]]) -> Problem:
+def validation_problem(errors: Iterable[Mapping[str, str]]) -> ApiError:
     """A 422 validation-error listing the problems found (one item each, the first 20: spec "Validation")."""
     items = list(islice(errors, MAX_ERRORS))
-    return Problem("validation-error", f"The request has {len(items)} invalid part(s).", errors=items)
+    return ApiError("validation-error", f"The request has {len(items)} invalid part(s).", errors=items)
+
+
+def not_found(what: str, ident: int) -> ApiError:
+    """The same 404 for a missing resource and another user's: existence must not leak."""
+    return ApiError("not-found", f"No {what} with id {ident}.")
 
 
 # concordance: problem-details
-def problem_body(problem: Problem) -> bytes:
+def problem_body(problem: ApiError) -> bytes:
     """The application/problem+json document of a problem (RFC 9457)."""
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + problem.slug,
@@ -105,7 +110,7 @@ def problem_body(problem: Problem) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def problem_response(problem: Problem) -> Response:
+def problem_response(problem: ApiError) -> Response:
     """Render a problem as an application/problem+json response."""
     return Response(
         problem_body(problem),
@@ -120,7 +125,7 @@ def problem_response(problem: Problem) -> Response:
 
 def internal_error_response() -> Response:
     """The 500 answer: never a traceback (that goes to the log)."""
-    return problem_response(Problem("internal-error", "The server failed to answer this request."))
+    return problem_response(ApiError("internal-error", "The server failed to answer this request."))
 
 
 def _json_pointer(path: Sequence[str | int]) -> str:
@@ -149,7 +154,7 @@ def _detail_of(error: Mapping[str, Any]) -> str:
 
 async def handle_problem(request: Request, exc: Exception) -> Response:
     """Our own problems, raised by dependencies and handlers."""
-    assert isinstance(exc, Problem)
+    assert isinstance(exc, ApiError)
     return await token_first(request, problem_response(exc))
 
 
@@ -165,7 +170,7 @@ async def token_first(request: Request, response: Response) -> Response:
         return response
     try:
         await run_in_threadpool(request.app.state.check_token, credentials)  # security.check_token
-    except Problem as problem:
+    except ApiError as problem:
         if "connection" in response.headers:  # a body left unread still closes the connection
             problem.headers["Connection"] = response.headers["connection"]
         return problem_response(problem)
@@ -179,7 +184,7 @@ async def token_first(request: Request, response: Response) -> Response:
 async def handle_request_validation(request: Request, exc: Exception) -> Response:
     """FastAPI's 422 ({"detail": [...]}) becomes the spec's validation-error with pointers."""
     assert isinstance(exc, RequestValidationError)
-    # The body was read and judged before FastAPI validated it (routing.BodyRoute); dependencies
+    # The body was read and judged before FastAPI validated it (body.BodyRoute); dependencies
     # (authentication) ran in between, so a body that was refused only surfaces now, as a missing
     # body. The spec ranks 413/415/400 above 422: answer with that problem instead.
     body_problem = request.scope.get(BODY_PROBLEM)
@@ -188,7 +193,7 @@ async def handle_request_validation(request: Request, exc: Exception) -> Respons
     errors = exc.errors()
     if any(error.get("type") == "json_invalid" for error in errors):
         return await token_first(
-            request, problem_response(Problem("malformed-json", "The body is not valid JSON."))
+            request, problem_response(ApiError("malformed-json", "The body is not valid JSON."))
         )
     problem = validation_problem(error_item(e["loc"], _detail_of(e)) for e in errors)
     return await token_first(request, problem_response(problem))
@@ -214,7 +219,7 @@ async def handle_database_error(request: Request, exc: Exception) -> Response:
         getattr(cause, "sqlstate", None),
     )
     return problem_response(
-        Problem("service-unavailable", "The database is unavailable; retry shortly.", headers=RETRY_SOON)
+        ApiError("service-unavailable", "The database is unavailable; retry shortly.", headers=RETRY_SOON)
     )
 
 
@@ -235,12 +240,12 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
         detail = "No resource lives at this path."
     else:
         detail = str(exc.detail)
-    return problem_response(Problem(slug, detail, headers=headers))
+    return problem_response(ApiError(slug, detail, headers=headers))
 
 
 def install_exception_handlers(app: FastAPI) -> None:
     """Register every exception handler of the port (FastAPI's defaults answer {"detail": ...})."""
-    app.add_exception_handler(Problem, handle_problem)
+    app.add_exception_handler(ApiError, handle_problem)
     app.add_exception_handler(RequestValidationError, handle_request_validation)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(SQLAlchemyError, handle_database_error)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import math
-from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from tasks_api import clock
 from tasks_api.config import get_settings
-from tasks_api.db import read_transaction, utc_now, write_transaction
-from tasks_api.errors import Problem
+from tasks_api.db import read_transaction, write_transaction
+from tasks_api.errors import ApiError
 from tasks_api.models import LoginFailure
 
 
@@ -26,7 +26,7 @@ def check(db: Session, email: str) -> None:
     """429 login-throttled while the email's window holds LOGIN_MAX_FAILURES failures or more. Checked
     before the password is verified: the right password is refused too, and no hashing is spent."""
     settings = get_settings()
-    now = utc_now()
+    now = clock.now()
     with read_transaction(db):
         window_ends = db.scalar(
             select(LoginFailure.window_ends).where(
@@ -36,9 +36,8 @@ def check(db: Session, email: str) -> None:
             )
         )
     if window_ends is not None:
-        ends = datetime.strptime(window_ends, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        wait = max(1, math.ceil((ends - datetime.now(UTC)).total_seconds()))
-        raise Problem(
+        wait = max(1, math.ceil(clock.seconds_until(window_ends)))
+        raise ApiError(
             "login-throttled",
             "Too many failed logins for this email; retry later.",
             headers={"Retry-After": str(wait)},
@@ -49,10 +48,8 @@ def record_failure(db: Session, email: str) -> None:
     """Count one failure in one atomic upsert (never a read, then a write): the first failure, or the first
     after window_ends, opens a new window of LOGIN_WINDOW_SECONDS with one failure; others add one."""
     settings = get_settings()
-    now = utc_now()
-    ends = (datetime.now(UTC) + timedelta(seconds=settings.login_window_seconds)).strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
-    )
+    now = clock.now()
+    ends = clock.now(settings.login_window_seconds)
     dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
     insert = dialect.insert(LoginFailure).values(email_hash=email_hash(email), failures=1, window_ends=ends)
     expired = LoginFailure.window_ends <= now  # the row as stored, before this update

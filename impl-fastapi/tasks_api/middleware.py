@@ -1,67 +1,24 @@
-"""Pure ASGI middleware: request ids, the JSON access log line, the last-resort 500, and CORS."""
+"""Pure ASGI middleware: request ids, the JSON access log line, the last-resort 500, framing, and CORS."""
 
 from __future__ import annotations
 
-import atexit
-import json
 import logging
-import logging.handlers
-import queue
 import re
-import sys
 import time
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tasks_api.errors import Problem, internal_error_response, problem_response
+from tasks_api import accesslog, clock
+from tasks_api.errors import ApiError, internal_error_response, problem_response
 
 EXPOSE_HEADERS = "ETag, Location, Link, X-Request-ID, Idempotent-Replayed"
 ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID"
 
-access_log = logging.getLogger("tasks_api.access")
 error_log = logging.getLogger("tasks_api")
-
-
-def configure_logging() -> None:
-    """One JSON object per line on stdout for the access log; tracebacks go to stderr."""
-    if not access_log.handlers:
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        # Hot path: the event loop only puts the record on a queue (QueueHandler); a listener thread
-        # per process writes the lines, so a slow stdout (a pipe, a full disk) never stalls the loop,
-        # and the threadpool's threads never queue on the stream handler's lock.
-        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-        listener = logging.handlers.QueueListener(records, handler)
-        listener.start()
-        queued = logging.handlers.QueueHandler(records)
-        # Stopped by flush_access_log(): at lifespan shutdown, at exit at the latest.
-        _LISTENERS.append((listener, queued))
-        access_log.addHandler(queued)
-        access_log.setLevel(logging.INFO)
-        access_log.propagate = False
-    if not error_log.handlers:
-        error_log.addHandler(logging.StreamHandler(sys.stderr))
-        error_log.setLevel(logging.INFO)
-
-
-_LISTENERS: list[tuple[logging.handlers.QueueListener, logging.Handler]] = []
-
-
-def flush_access_log() -> None:
-    """Write out every queued access-log line and stop the listener thread; safe to call twice. stop()
-    drains the queue first, so a worker that exits on SIGTERM loses no line."""
-    while _LISTENERS:
-        listener, queued = _LISTENERS.pop()
-        access_log.removeHandler(queued)  # a later configure_logging (tests: a new app) starts anew
-        listener.stop()
-
-
-atexit.register(flush_access_log)
 
 
 # concordance: request-id
@@ -115,17 +72,15 @@ class RequestContextMiddleware:
             await internal_error_response()(scope, receive, send_with_id)
         # end concordance
         finally:
-            access_log.info(
-                json.dumps(
-                    {
-                        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                        "request_id": request_id,
-                    }
-                )
+            accesslog.write(
+                {
+                    "time": clock.now(),
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    "request_id": request_id,
+                }
             )
 
 
@@ -159,18 +114,18 @@ class FramingMiddleware:
         if scope.get("http_version") == "1.1" and (
             len(hosts) != 1 or not _HOST.fullmatch(hosts[0].decode("latin-1"))
         ):
-            problem = Problem("bad-request", "HTTP/1.1 needs exactly one Host: host[:port].")
+            problem = ApiError("bad-request", "HTTP/1.1 needs exactly one Host: host[:port].")
         elif codings and (
             scope.get("http_version") == "1.0" or any(n == b"content-length" for n, _ in scope["headers"])
         ):
             # RFC 9112 6.1: never both framings (granian lets chunked win), nor chunked on HTTP/1.0.
-            problem = Problem(
+            problem = ApiError(
                 "bad-request",
                 "Transfer-Encoding with Content-Length or on HTTP/1.0.",
                 headers={"Connection": "close"},
             )
         elif codings and b",".join(codings).strip().lower() != b"chunked":
-            problem = Problem(
+            problem = ApiError(
                 "not-implemented",
                 "Only the chunked transfer coding is implemented.",
                 headers={"Connection": "close"},

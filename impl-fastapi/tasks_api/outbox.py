@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
 from functools import cache
 
 import redis
@@ -12,8 +11,9 @@ from redis.retry import Retry
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from tasks_api import clock
 from tasks_api.config import get_settings
-from tasks_api.db import after_commit, utc_now
+from tasks_api.db import after_commit
 from tasks_api.models import Event, User
 from tasks_api.security import invalid_token
 
@@ -53,10 +53,9 @@ def lock_owner(db: Session, user_id: int) -> None:
 def record_event(db: Session, user_id: int, type_: str, data: str) -> None:
     """Insert the event in the change's transaction (after lock_owner), prune that user's events older
     than the retention, and publish the id once the transaction has committed."""
-    now = datetime.now(UTC)
-    cutoff = (now - timedelta(seconds=get_settings().events_retention_seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cutoff = clock.now(-get_settings().events_retention_seconds)
     db.execute(delete(Event).where(Event.user_id == user_id, Event.created_at < cutoff))
-    event = Event(user_id=user_id, type=type_, data=data, created_at=utc_now())
+    event = Event(user_id=user_id, type=type_, data=data, created_at=clock.now())
     db.add(event)
     db.flush()  # the id, for the Redis message
     event_id = event.id

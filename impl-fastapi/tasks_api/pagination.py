@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import Request
 
-from tasks_api.errors import Problem, validation_problem
+from tasks_api.errors import ApiError, validation_problem
 
 _LIMIT = re.compile(r"[0-9]+")  # decimal digits; leading zeros allowed ("05" is 5)
 
@@ -53,19 +53,19 @@ def decode_cursor(secret_key: str, cursor: str, expected: dict[str, Any]) -> int
     """The `after` id of a cursor made for exactly this list, user and filters; else 400 invalid-cursor."""
     payload, dot, mac = cursor.partition(".")
     if not dot or not cursor.isascii() or not hmac.compare_digest(mac, _mac(secret_key, payload)):
-        raise Problem("invalid-cursor", "The cursor was not issued by this API.")
+        raise ApiError("invalid-cursor", "The cursor was not issued by this API.")
     try:
         position = json.loads(_b64decode(payload))
     except (binascii.Error, ValueError):
-        raise Problem("invalid-cursor", "The cursor does not decode.") from None
+        raise ApiError("invalid-cursor", "The cursor does not decode.") from None
     if not isinstance(position, dict) or any(
         position.get(name, object()) != value or type(position.get(name)) is not type(value)
         for name, value in expected.items()
     ):
-        raise Problem("invalid-cursor", "The cursor belongs to another list, user or filter.")
+        raise ApiError("invalid-cursor", "The cursor belongs to another list, user or filter.")
     after = position.get("after")
     if type(after) is not int or after < 0:
-        raise Problem("invalid-cursor", "The cursor has no position.")
+        raise ApiError("invalid-cursor", "The cursor has no position.")
     return after
 
 
@@ -127,14 +127,3 @@ def list_params(request: Request, names: tuple[str, ...]) -> ListParams:
         priority=values.get("priority"),
         given=tuple(given),
     )
-
-
-# `async def` without I/O: FastAPI would run a plain `def` dependency in its threadpool (a hop).
-async def project_list_params(request: Request) -> ListParams:
-    """FastAPI dependency: the query of listProjects."""
-    return list_params(request, ("limit", "cursor"))
-
-
-async def task_list_params(request: Request) -> ListParams:
-    """FastAPI dependency: the query of listTasks."""
-    return list_params(request, ("limit", "cursor", "done", "priority"))

@@ -1,14 +1,23 @@
-"""Pydantic models: request bodies validated strictly (spec "Validation") and the response shapes."""
+"""Pydantic models: requests validated strictly (spec "Validation"), responses rendered once to bytes."""
 
 from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
+from fastapi import Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, StringConstraints
 
-MAX_ID = 2**53 - 1  # ids fit in 53 bits so that every JSON client reads them exactly
+from tasks_api.errors import validation_problem
+from tasks_api.routing import MAX_ID
+
+# Integer text longer than this is refused before it is converted (Python's int() of a 1 MiB number
+# costs seconds, and refuses 4,300 digits); MAX_ID has 16 digits, so no valid value comes near it.
+MAX_INTEGER_DIGITS = 20
+JSON = "application/json"  # exactly this value: JSON is UTF-8 by definition, no charset parameter
+_EVENT_ID = re.compile(r"0|[1-9][0-9]{0,15}")  # the EventId schema, without sign or leading zeros
 EMAIL_PATTERN = (
     r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
     r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$"
@@ -42,6 +51,14 @@ def _due_on(value: Any) -> datetime.date | None:
         return datetime.date.fromisoformat(value)
     except ValueError:
         raise ValueError("must be a calendar date from 0001-01-01 to 9999-12-31") from None
+
+
+def parse_integer(digits: str) -> int:
+    """A JSON integer's text (body.parse_json): beyond MAX_INTEGER_DIGITS it stays out of range, with
+    its sign, so that validation says "out of range" without converting it."""
+    if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS:
+        return -(10**MAX_INTEGER_DIGITS) if digits.startswith("-") else 10**MAX_INTEGER_DIGITS
+    return int(digits)
 
 
 # end concordance
@@ -181,3 +198,38 @@ class Health(Out):
 class Readiness(Out):
     status: Literal["ok"] = "ok"
     checks: dict[str, Literal["ok"]] = Field(default_factory=lambda: {"database": "ok"})
+
+
+def last_event_id(header: str | None, queries: Sequence[str]) -> int | None:
+    """Where GET /events resumes: Last-Event-ID, else ?last_event_id (an EventSource that reconnects sends
+    the header with the URL it first used, so the header wins); None without either. 422 otherwise."""
+    errors = []
+    if header is not None and not _EVENT_ID.fullmatch(header):
+        errors.append(
+            {"header": "Last-Event-ID", "detail": "must be an event id: 0 or a decimal without sign"}
+        )
+    if len(queries) > 1:
+        errors.append({"parameter": "last_event_id", "detail": "must be given at most once"})
+    elif queries and not _EVENT_ID.fullmatch(queries[0]):
+        errors.append(
+            {"parameter": "last_event_id", "detail": "must be an event id: 0 or a decimal without sign"}
+        )
+    if errors:
+        raise validation_problem(errors)
+    given = header if header is not None else (queries[0] if queries else None)
+    return int(given) if given is not None else None
+
+
+def render(model: BaseModel) -> bytes:
+    """Compact UTF-8 JSON of a response model: the bytes sent are the bytes an idempotency record keeps."""
+    return model.model_dump_json().encode()
+
+
+def json_response(body: bytes, status_code: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    """An application/json response of already-rendered bytes."""
+    return Response(body, status_code=status_code, media_type=JSON, headers=dict(headers or {}))
+
+
+def no_content() -> Response:
+    """204, no body (deletes)."""
+    return Response(status_code=204)

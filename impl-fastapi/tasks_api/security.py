@@ -1,4 +1,4 @@
-"""argon2id passwords, bearer tokens (generation, hashing), and the current-user dependency."""
+"""argon2id passwords (the dummy hash for unknown emails), bearer tokens, and the Caller."""
 
 from __future__ import annotations
 
@@ -10,27 +10,29 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Annotated
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from fastapi import Depends, Header, Request
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from tasks_api import clock
 from tasks_api.config import get_settings
-from tasks_api.db import new_session, read_transaction, utc_now
-from tasks_api.errors import BEARER, RETRY_SOON, Problem
-from tasks_api.models import Token
+from tasks_api.db import new_session, read_transaction
+from tasks_api.errors import RETRY_SOON, ApiError
+from tasks_api.queries import USER_OF_TOKEN
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
-AuthorizationHeader = Annotated[str | None, Header(alias="Authorization", include_in_schema=False)]
 CHALLENGE = 'Bearer realm="tasks"'
 # concordance: password-hashing
 # The OWASP baseline the spec fixes; verification accepts any argon2 PHC string (parameters can rise).
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, salt_len=16)
+# What an unknown email is verified against, so that its login costs what a known one costs and the
+# response time does not tell which emails exist: an argon2id hash of the parameters above (of a
+# password nobody has), written out rather than computed at import.
+DUMMY_HASH = (
+    "$argon2id$v=19$m=19456,t=2,p=1$TH8GzXR2C6LiktketiAxpg$vm8uA7dvsNjgVlK7+s1Q7D1IZHtZbkpt5gkhxfznvVo"
+)
 
 
 def hash_password(password: str) -> str:
@@ -47,6 +49,13 @@ def verify_password(password_hash: str, password: str) -> bool:
             return _hasher.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
+
+
+def verify_login(password_hash: str | None, password: str) -> bool:
+    """A login's password check: the user's hash, or DUMMY_HASH for an unknown email (None), which
+    spends the same verification and never matches."""
+    matched = verify_password(password_hash or DUMMY_HASH, password)
+    return matched and password_hash is not None
 
 
 # end concordance
@@ -69,7 +78,7 @@ def hashing() -> Iterator[None]:
     costs ~30 ms of CPU and 19 MiB, so a login storm would otherwise take every core and all memory."""
     slots = hash_slots()
     if not slots.acquire(timeout=1.0):  # a threadpool thread waits: sync endpoints only
-        raise Problem(
+        raise ApiError(
             "service-unavailable", "Too many passwords are being checked; retry shortly.", headers=RETRY_SOON
         )
     try:
@@ -79,12 +88,6 @@ def hashing() -> Iterator[None]:
 
 
 # end concordance
-
-
-@cache
-def dummy_hash() -> str:
-    """A hash to verify against when the email is unknown, so timing does not reveal which emails exist."""
-    return _hasher.hash("not-a-password-of-anyone")  # once per process, outside the cap
 
 
 # concordance: bearer-auth
@@ -101,30 +104,25 @@ def token_hash(token: str) -> str:
 # end concordance
 
 
-def expiry(ttl_seconds: int) -> str:
-    """now + TOKEN_TTL_SECONDS in the timestamp format."""
-    return (datetime.now(UTC) + timedelta(seconds=ttl_seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @dataclass(frozen=True)
-class Principal:
-    """Who is calling: the user and the hash of the token they used (to revoke it)."""
+class Caller:
+    """The authenticated user of a request and the hash of the token it used (to revoke it)."""
 
     user_id: int
     token_hash: str
 
 
-def _authentication_required() -> Problem:
-    return Problem(
+def _authentication_required() -> ApiError:
+    return ApiError(
         "authentication-required",
         "Send Authorization: Bearer <token>.",
         headers={"WWW-Authenticate": CHALLENGE},
     )
 
 
-def invalid_token() -> Problem:
+def invalid_token() -> ApiError:
     """401 invalid-token, with the RFC 6750 error in WWW-Authenticate."""
-    return Problem(
+    return ApiError(
         "invalid-token",
         "The token is unknown, expired or revoked.",
         headers={"WWW-Authenticate": f'{CHALLENGE}, error="invalid_token"'},
@@ -147,73 +145,43 @@ def bearer_token(authorization: str | None) -> str:
 
 @dataclass
 class Credentials:
-    """A well-formed bearer token, as its hash; `checked` once the database has judged it. The bearer
-    dependency leaves it in the request scope (BEARER): an answer decided before the endpoint ran (422,
-    413, 415, 400) checks an unchecked token first, so that 401 still comes first (errors.py)."""
+    """A well-formed bearer token, as its hash; `checked` once the database has judged it. deps.bearer
+    leaves it in the request scope (errors.BEARER): an answer decided before the endpoint ran (422, 413,
+    415, 400) checks an unchecked token first, so that 401 still comes first (errors.token_first)."""
 
     token_hash: str
     checked: bool = False
 
 
-async def bearer(request: Request, authorization: AuthorizationHeader = None) -> Credentials:
-    """FastAPI dependency: the token's hash, or the 401 a missing or malformed header gets.
-
-    `async def` without I/O on purpose: it costs no threadpool hop. The database check happens in the
-    endpoint's own thread, folded into its first statement (see principal() and the hot paths), so a
-    request hops event loop -> threadpool once."""
-    credentials = Credentials(token_hash(bearer_token(authorization)))
-    request.scope[BEARER] = credentials
-    return credentials
-
-
-Bearer = Annotated[Credentials, Depends(bearer)]
-
-# The token lookup, built once: the token, unexpired. The users join is not needed: the token row
-# goes with its user (ON DELETE CASCADE).
-_USER_OF_TOKEN = select(Token.user_id).where(
-    Token.token_hash == bindparam("digest"), Token.expires_at > bindparam("now")
-)
-
-
-def principal(db: Session, credentials: Credentials) -> Principal:
-    """The caller, checked in the database in a read of its own; 401 invalid-token when the token is
+def authenticate(db: Session, credentials: Credentials) -> Caller:
+    """The Caller, checked in the database in a read of its own; 401 invalid-token when the token is
     unknown, expired or revoked. Looked up every time: a revoked token stops working at once on every
     replica."""
     with read_transaction(db):
-        user_id = db.scalar(_USER_OF_TOKEN, {"digest": credentials.token_hash, "now": utc_now()})
+        user_id = db.scalar(USER_OF_TOKEN, {"digest": credentials.token_hash, "now": clock.now()})
     return checked(credentials, user_id)
 
 
-def checked(credentials: Credentials, user_id: int | None) -> Principal:
+def checked(credentials: Credentials, user_id: int | None) -> Caller:
     """The caller, from the user id a token lookup found (None: 401 invalid-token)."""
     if user_id is None:
         raise invalid_token()
     credentials.checked = True
-    return Principal(user_id=user_id, token_hash=credentials.token_hash)
+    return Caller(user_id=user_id, token_hash=credentials.token_hash)
 
 
 # end concordance
 
 
 def check_token(credentials: Credentials) -> None:
-    """The principal() check with a session of its own, closed at once (blocking: threadpool); raises
-    401 invalid-token. errors.token_first calls it (app.state.check_token)."""
+    """authenticate() with a session of its own, closed at once (blocking: threadpool); raises 401
+    invalid-token. errors.token_first calls it (app.state.check_token)."""
     with new_session() as db:
-        principal(db, credentials)
+        authenticate(db, credentials)
 
 
-def authenticate(authorization: str | None) -> Principal:
-    """The whole bearer check with a session of its own, closed at once (blocking: threadpool)."""
+def authenticate_header(authorization: str | None) -> Caller:
+    """The whole bearer check of an Authorization header, with a session of its own, closed at once
+    (blocking: threadpool): a client waiting for 100 Continue, and the live-event stream (deps.py)."""
     with new_session() as db:
-        return principal(db, Credentials(token_hash(bearer_token(authorization))))
-
-
-def stream_user(authorization: AuthorizationHeader = None) -> Principal:
-    """FastAPI dependency for long responses (GET /events): the same check with a session of its own,
-    closed at once. The request's session (get_db) would be closed only when the response ends, and
-    FastAPI runs that clean-up in a thread outside the threadpool's limit: a thousand streams ending
-    together would start a thousand threads."""
-    return authenticate(authorization)
-
-
-StreamUser = Annotated[Principal, Depends(stream_user)]
+        return authenticate(db, Credentials(token_hash(bearer_token(authorization))))

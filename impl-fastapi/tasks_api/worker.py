@@ -12,7 +12,7 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn_worker import UvicornWorker
 
-from tasks_api.errors import Problem, problem_body
+from tasks_api.errors import ApiError, problem_body
 from tasks_api.wakeups import end_all_streams
 
 # How long a connection closed while the client may still send is read and dropped before it closes; and
@@ -115,7 +115,7 @@ class ProblemH11Protocol(H11Protocol):
         self.transport.close()  # lingers: the client may still be sending the rest of its request
 
     def _send_problem(self, status: int, detail: str) -> None:
-        body = problem_body(Problem("not-implemented" if status == 501 else "bad-request", detail))
+        body = problem_body(ApiError("not-implemented" if status == 501 else "bad-request", detail))
         headers = [
             *self.server_state.default_headers,  # Date (RFC 9110 6.6.1), on the server's answers too
             (b"content-type", b"application/problem+json"),

@@ -4,7 +4,7 @@ import json
 
 from conftest import register
 from sqlalchemy import text
-from tasks_api import db
+from tasks_api import db, deps
 from tasks_api.idempotency import fingerprint
 from tasks_api.pagination import decode_cursor, encode_cursor
 from tasks_api.routing import IdConvertor
@@ -32,7 +32,7 @@ def test_an_unexpected_error_is_a_problem_500_without_traceback(client):
     def broken():
         raise RuntimeError("boom: secret detail")
 
-    client.app.dependency_overrides[db.get_db] = broken
+    client.app.dependency_overrides[deps.get_db] = broken
     response = client.post("/users", json={"email": "a@b.co", "password": "12345678", "name": "n"})
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"

@@ -11,7 +11,7 @@ from conftest import register
 from sqlalchemy import select, text
 from tasks_api import db, outbox
 from tasks_api.models import Event
-from tasks_api.routes.events import END, HEARTBEAT, OPEN
+from tasks_api.views.events import END, HEARTBEAT, OPEN
 from tasks_api.wakeups import Wakeups, end_all_streams
 
 FAST = {"EVENTS_POLL_SECONDS": "0.05", "EVENTS_HEARTBEAT_SECONDS": "0.4", "EVENTS_STREAM_SECONDS": "1"}

@@ -8,7 +8,7 @@ import time
 from conftest import register
 from sqlalchemy import text
 from tasks_api import db, security
-from tasks_api.routes import tokens, users
+from tasks_api.views import tokens, users
 
 
 def test_token_with_zero_ttl_is_expired_at_once(make_client):
@@ -67,7 +67,7 @@ def _recording(function, calls):
 def test_password_hashing_does_not_run_on_the_event_loop(client, monkeypatch):
     calls: list[str] = []
     monkeypatch.setattr(users, "hash_password", _recording(security.hash_password, calls))
-    monkeypatch.setattr(tokens, "verify_password", _recording(security.verify_password, calls))
+    monkeypatch.setattr(tokens, "verify_login", _recording(security.verify_login, calls))
     register(client)
     client.post("/tokens", json={"email": "nobody@example.com", "password": "whatever1"})  # the dummy hash
     assert len(calls) == 3

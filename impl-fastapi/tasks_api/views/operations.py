@@ -11,12 +11,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tasks_api import db
 from tasks_api.config import get_settings
-from tasks_api.errors import RETRY_SOON, Problem
-from tasks_api.responses import json_response, render
-from tasks_api.routing import BodyRoute
-from tasks_api.schemas import Health, Readiness
+from tasks_api.errors import RETRY_SOON, ApiError
+from tasks_api.schemas import Health, Readiness, json_response, render
 
-router = APIRouter(route_class=BodyRoute, tags=["operations"])
+router = APIRouter(tags=["operations"])
 
 
 # concordance: health
@@ -43,7 +41,7 @@ async def get_readiness() -> Response:
     try:
         await asyncio.wait_for(ping, timeout=1.0)
     except (SQLAlchemyError, TimeoutError):
-        raise Problem("service-unavailable", "The database does not answer.", headers=RETRY_SOON) from None
+        raise ApiError("service-unavailable", "The database does not answer.", headers=RETRY_SOON) from None
     return json_response(render(Readiness()))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tasks_api.routes import events, operations, pages, projects, tasks, tokens, users
+from tasks_api.views import events, operations, pages, projects, tasks, tokens, users
 
 
 def routers() -> list[APIRouter]:

@@ -1,4 +1,4 @@
-"""Hot-path statements, built once: the caller's token and what it asks for, in one round trip each."""
+"""Hot-path statements, built once: the bearer token joined to the resource, one round trip each."""
 
 from __future__ import annotations
 
@@ -17,6 +17,17 @@ _TOKENS = Token.__table__
 _PROJECTS = Project.__table__
 _TASKS = Task.__table__
 _VALID_TOKEN = and_(_TOKENS.c.token_hash == bindparam("digest"), _TOKENS.c.expires_at > bindparam("now"))
+
+# Every authenticated endpoint without a statement of its own below: the token's user, unexpired. The
+# users join is not needed: the token row goes with its user (ON DELETE CASCADE).
+USER_OF_TOKEN = select(_TOKENS.c.user_id).where(_VALID_TOKEN)
+
+# GET /users/me: the token joined to its user; no row is 401 (a user deleted since goes with its tokens).
+CURRENT_USER = (
+    select(_USERS.c.id, _USERS.c.email, _USERS.c.name, _USERS.c.created_at)
+    .select_from(_TOKENS.join(_USERS, _USERS.c.id == _TOKENS.c.user_id))
+    .where(_VALID_TOKEN)
+)
 
 # GET /tasks/{id}: user_id, then the task's columns (all NULL when it is missing or someone else's).
 READ_TASK = (

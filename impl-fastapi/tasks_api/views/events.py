@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import AsyncIterator, Sequence
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Row, func, select
@@ -16,46 +14,19 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tasks_api.config import Settings, get_settings
 from tasks_api.db import new_session, read_transaction
-from tasks_api.errors import validation_problem
+from tasks_api.deps import ResumeAfter, StreamCaller
 from tasks_api.models import Event
-from tasks_api.security import StreamUser
 from tasks_api.wakeups import Wakeups
 
 router = APIRouter(tags=["events"])
 log = logging.getLogger("tasks_api")
 
-_EVENT_ID = re.compile(r"0|[1-9][0-9]{0,15}")  # the EventId schema, without sign or leading zeros
-_BAD_ID = "must be an event id: 0 or a decimal without sign or leading zeros"
 _BATCH = 500  # events per read; a longer backlog is read in several
 OPEN = b": open\nretry: 1000\n\n"
 HEARTBEAT = b": heartbeat\n\n"
 END = b": end\nretry: 1000\n\n"
 # text/event-stream exactly: Starlette would add "; charset=utf-8" to a text/* media type by itself.
 STREAM_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-
-
-async def resume_after(request: Request) -> int | None:
-    """FastAPI dependency (declared after the user, so 401 comes first): the id to resume after, from
-    Last-Event-ID or else ?last_event_id (an EventSource that reconnects sends the header with the URL
-    it first used, so the header wins); None without either. Both are validated: 422 otherwise.
-    `async def` with no I/O: it costs no thread hop."""
-    errors = []
-    header = request.headers.get("last-event-id")
-    if header is not None and not _EVENT_ID.fullmatch(header):
-        errors.append(
-            {"header": "Last-Event-ID", "detail": "must be an event id: 0 or a decimal without sign"}
-        )
-    queries = request.query_params.getlist("last_event_id")
-    if len(queries) > 1:
-        errors.append({"parameter": "last_event_id", "detail": "must be given at most once"})
-    elif queries and not _EVENT_ID.fullmatch(queries[0]):
-        errors.append(
-            {"parameter": "last_event_id", "detail": "must be an event id: 0 or a decimal without sign"}
-        )
-    if errors:
-        raise validation_problem(errors)
-    given = header if header is not None else (queries[0] if queries else None)
-    return int(given) if given is not None else None
 
 
 def latest_event_id(user_id: int) -> int:
@@ -130,9 +101,7 @@ async def event_stream(
 
 # concordance: event-stream
 @router.api_route("/events", methods=["GET", "HEAD"])
-async def stream_events(
-    request: Request, user: StreamUser, after: Annotated[int | None, Depends(resume_after)]
-) -> Response:
+async def stream_events(request: Request, caller: StreamCaller, after: ResumeAfter) -> Response:
     """Stream the current user's changes (Server-Sent Events)"""
     if request.method == "HEAD":
         # The stream's headers at once, and never the stream itself. A StreamingResponse of nothing, so
@@ -141,8 +110,8 @@ async def stream_events(
     if after is None:
         # The start point is fixed before the first byte: every change committed after the client
         # has the headers is in its stream.
-        after = await run_in_threadpool(latest_event_id, user.user_id)
-    stream = event_stream(user.user_id, after, request.app.state.wakeups, get_settings())
+        after = await run_in_threadpool(latest_event_id, caller.user_id)
+    stream = event_stream(caller.user_id, after, request.app.state.wakeups, get_settings())
     return StreamingResponse(stream, headers=STREAM_HEADERS)
 
 

@@ -4,32 +4,35 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tasks_api.caller_queries import CALLER_AND_PROJECT, LOCK_OWNER_AND_PROJECT, READ_TASK, TASK_PAGE
-from tasks_api.conditional import IfMatch, IfNoneMatch, Precondition, etag, if_match, none_match
+from tasks_api import clock, idempotency
+from tasks_api.body import BodyRoute
+from tasks_api.conditional import Precondition, etag, if_match, none_match
 from tasks_api.config import get_settings
-from tasks_api.db import Db, one_statement, single_read, utc_now, write_transaction
-from tasks_api.errors import Problem, validation_problem
-from tasks_api.idempotency import Created, IdempotencyKeyHeader, RawBody, create_once, fingerprint
+from tasks_api.db import one_statement, single_read, write_transaction
+from tasks_api.deps import Bearer, Db, IdempotencyKeyHeader, IfMatch, IfNoneMatch, RawBody, TaskListParams
+from tasks_api.errors import ApiError, not_found, validation_problem
 from tasks_api.models import Project, Task
 from tasks_api.outbox import changed, lock_owner, record_event, task_deleted
-from tasks_api.pagination import ListParams, decode_cursor, encode_cursor, link_header, task_list_params
-from tasks_api.responses import json_response, no_content, render
-from tasks_api.routes.projects import not_found as project_not_found
-from tasks_api.routing import BodyRoute
-from tasks_api.schemas import TaskCreate, TaskOut, TaskPage, TaskPatch, TaskReplace
-from tasks_api.security import Bearer, checked, invalid_token, principal
+from tasks_api.pagination import decode_cursor, encode_cursor, link_header
+from tasks_api.queries import CALLER_AND_PROJECT, LOCK_OWNER_AND_PROJECT, READ_TASK, TASK_PAGE
+from tasks_api.schemas import (
+    TaskCreate,
+    TaskOut,
+    TaskPage,
+    TaskPatch,
+    TaskReplace,
+    json_response,
+    no_content,
+    render,
+)
+from tasks_api.security import authenticate, checked, invalid_token
 
 router = APIRouter(route_class=BodyRoute, tags=["tasks"])
-
-
-def not_found(task_id: int) -> Problem:
-    """404 for a task that is missing or in someone else's project."""
-    return Problem("not-found", f"No task with id {task_id}.")
 
 
 def task_response(task: Task, status_code: int = 200, body: bytes | None = None) -> Response:
@@ -52,19 +55,14 @@ def owned_task(task_id: int, owner_id: int) -> ColumnElement[bool]:
 # end concordance
 
 
-def _require_project(db: Session, project_id: int, owner_id: int) -> None:
-    if not db.scalar(select(owned_project(project_id, owner_id))):
-        raise project_not_found(project_id)
-
-
-# Hot path: the token, the project and the page in one statement (caller_queries.TASK_PAGE), on a
+# Hot path: the token, the project and the page in one statement (queries.TASK_PAGE), on a
 # connection of its own rather than the Db session (see get_task).
 @router.api_route("/projects/{project_id:id}/tasks", methods=["GET", "HEAD"])
 def list_tasks(
     request: Request,
     project_id: int,
     token: Bearer,
-    params: Annotated[ListParams, Depends(task_list_params)],
+    params: TaskListParams,
 ) -> Response:
     """List a project's tasks"""
     secret = get_settings().secret_key
@@ -75,7 +73,7 @@ def list_tasks(
     after = decode_cursor(secret, params.cursor, identity) if params.cursor else 0
     values = {
         "digest": token.token_hash,
-        "now": utc_now(),
+        "now": clock.now(),
         "project_id": project_id,
         "after": after,
         "done": params.done,
@@ -85,12 +83,12 @@ def list_tasks(
     statement = TASK_PAGE[params.done is not None, params.priority is not None]
     with single_read() as conn:  # one statement: one snapshot, no BEGIN on SQLite
         rows = conn.execute(statement, values).all()
-    user = checked(token, rows[0].user_id if rows else None)
-    identity["user"] = user.user_id
+    caller = checked(token, rows[0].user_id if rows else None)
+    identity["user"] = caller.user_id
     if params.cursor:
         decode_cursor(secret, params.cursor, identity)  # 400 for another user's cursor
     if rows[0].found_project is None:
-        raise project_not_found(project_id)
+        raise not_found("project", project_id)
     items = [row for row in rows[: params.limit] if row.id is not None]
     next_cursor = (
         encode_cursor(secret, {**identity, "after": items[-1].id}) if len(rows) > params.limit else None
@@ -114,38 +112,40 @@ def create_task(
     # Hot path: the token and the project (401, then 404, before idempotency) in one statement.
     with one_statement(db):
         row = db.execute(
-            CALLER_AND_PROJECT, {"digest": token.token_hash, "now": utc_now(), "project_id": project_id}
+            CALLER_AND_PROJECT, {"digest": token.token_hash, "now": clock.now(), "project_id": project_id}
         ).first()
-    user = checked(token, row.user_id if row else None)
+    caller = checked(token, row.user_id if row else None)
     if row.found_project is None:
-        raise project_not_found(project_id)
-
-    def create(session: Session) -> Created:
-        # As lock_owner() then _require_project() (the project may have gone since the check above),
+        raise not_found("project", project_id)
+    print_ = idempotency.fingerprint(request.url.path, body)
+    owned = idempotency.claim(db, caller.user_id, idempotency_key, print_)
+    if isinstance(owned, Response):
+        return owned  # the stored response of the first request, replayed
+    with idempotency.released_on_failure(db, owned), write_transaction(db):
+        # As lock_owner() then the ownership check (the project may have gone since the check above),
         # in one statement: the write's first.
-        owner = session.execute(
-            LOCK_OWNER_AND_PROJECT, {"user_id": user.user_id, "project_id": project_id}
+        owner = db.execute(
+            LOCK_OWNER_AND_PROJECT, {"user_id": caller.user_id, "project_id": project_id}
         ).first()
         if owner is None:
             raise invalid_token()  # the user was deleted (with the token) since the token was checked
         if owner.found_project is None:
-            raise project_not_found(project_id)
-        now = utc_now()
+            raise not_found("project", project_id)
+        now = clock.now()
         task = Task(project_id=project_id, **payload.model_dump(), version=1, created_at=now, updated_at=now)
-        session.add(task)
+        db.add(task)
         try:
-            session.flush()
+            db.flush()
         except IntegrityError:
             # PostgreSQL: the project was deleted between our check and the insert (FK violation).
-            raise project_not_found(project_id) from None
+            raise not_found("project", project_id) from None
         rendered = render(TaskOut.model_validate(task))
-        record_event(session, user.user_id, "task.created", changed(task.id, 1, rendered))
-        return Created(rendered, f"/tasks/{task.id}", etag(1))
+        record_event(db, caller.user_id, "task.created", changed(task.id, 1, rendered))
+        response = idempotency.store_created(db, owned, rendered, f"/tasks/{task.id}", etag(1))
+    return response
 
-    return create_once(db, user.user_id, idempotency_key, fingerprint(request.url.path, body), create)
 
-
-# Hot path: the token and the task in one statement (caller_queries.READ_TASK), no BEGIN on SQLite. A
+# Hot path: the token and the task in one statement (queries.READ_TASK), no BEGIN on SQLite. A
 # plain connection opened inside the endpoint, not the Db dependency: a yield dependency costs an exit
 # stack per request and a Session its bookkeeping, together about a fifth of this read's CPU here.
 @router.api_route("/tasks/{task_id:id}", methods=["GET", "HEAD"])
@@ -153,11 +153,11 @@ def get_task(task_id: int, token: Bearer, if_none_match: IfNoneMatch = None) -> 
     """Get a task"""
     with single_read() as conn:
         row = conn.execute(
-            READ_TASK, {"digest": token.token_hash, "now": utc_now(), "task_id": task_id}
+            READ_TASK, {"digest": token.token_hash, "now": clock.now(), "task_id": task_id}
         ).first()
     checked(token, row.user_id if row else None)  # no row: 401
     if row.id is None:
-        raise not_found(task_id)
+        raise not_found("task", task_id)
     if none_match(if_none_match, row.version):
         return Response(status_code=304, headers={"ETag": etag(row.version)})
     return json_response(render(TaskOut.model_validate(row)), headers={"ETag": etag(row.version)})
@@ -177,7 +177,7 @@ def _write(
             statement = update(Task).where(owned_task(task_id, owner_id))
             if wanted is not None and not wanted.any_version:
                 statement = statement.where(Task.version.in_(wanted.versions))
-            values = {**changes, "version": Task.version + 1, "updated_at": utc_now()}
+            values = {**changes, "version": Task.version + 1, "updated_at": clock.now()}
             try:
                 # A savepoint, so that after a failed statement PostgreSQL still lets us explain why.
                 with db.begin_nested():
@@ -194,13 +194,13 @@ def _write(
 
 def _why_unchanged(
     db: Session, task_id: int, owner_id: int, wanted: Precondition | None, target_ok: bool
-) -> Problem:
+) -> ApiError:
     # In the spec's order of checks: the resource (404), the precondition (412), business rules (422).
     version = db.scalar(select(Task.version).where(owned_task(task_id, owner_id)))
     if version is None:
-        return not_found(task_id)
+        return not_found("task", task_id)
     if wanted is not None and not wanted.matches(version):
-        return Problem(
+        return ApiError(
             "precondition-failed", f"If-Match does not match: the current ETag is {etag(version)}."
         )
     if not target_ok:
@@ -208,7 +208,7 @@ def _why_unchanged(
             [{"pointer": "/project_id", "detail": "must be the id of one of your projects"}]
         )
     # Only under concurrency: the row changed between the UPDATE and this read.
-    return Problem("precondition-failed", "If-Match does not match: the task changed meanwhile.")
+    return ApiError("precondition-failed", "If-Match does not match: the task changed meanwhile.")
 
 
 @router.put("/tasks/{task_id:id}")
@@ -220,8 +220,8 @@ def replace_task(
     if_match_header: IfMatch = None,
 ) -> Response:
     """Replace a task"""
-    user = principal(db, token)
-    return _write(db, task_id, user.user_id, payload.model_dump(), if_match(if_match_header))
+    caller = authenticate(db, token)
+    return _write(db, task_id, caller.user_id, payload.model_dump(), if_match(if_match_header))
 
 
 @router.patch("/tasks/{task_id:id}")
@@ -233,24 +233,24 @@ def update_task(
     if_match_header: IfMatch = None,
 ) -> Response:
     """Update a task (JSON merge patch)"""
-    user = principal(db, token)
+    caller = authenticate(db, token)
     # Only the members the patch names: two unconditional patches of different members both survive.
     changes = payload.model_dump(include=payload.model_fields_set)
-    return _write(db, task_id, user.user_id, changes, if_match(if_match_header))
+    return _write(db, task_id, caller.user_id, changes, if_match(if_match_header))
 
 
 @router.delete("/tasks/{task_id:id}")
 def delete_task(task_id: int, token: Bearer, db: Db, if_match_header: IfMatch = None) -> Response:
     """Delete a task"""
-    user = principal(db, token)
+    caller = authenticate(db, token)
     wanted = if_match(if_match_header)
-    statement = delete(Task).where(owned_task(task_id, user.user_id))
+    statement = delete(Task).where(owned_task(task_id, caller.user_id))
     if wanted is not None and not wanted.any_version:
         statement = statement.where(Task.version.in_(wanted.versions))
     with write_transaction(db):
-        lock_owner(db, user.user_id)
+        lock_owner(db, caller.user_id)
         deleted = db.execute(statement.returning(Task.version, Task.project_id)).first()
         if deleted is None:
-            raise _why_unchanged(db, task_id, user.user_id, wanted, target_ok=True)
-        record_event(db, user.user_id, "task.deleted", task_deleted(task_id, *deleted))
+            raise _why_unchanged(db, task_id, caller.user_id, wanted, target_ok=True)
+        record_event(db, caller.user_id, "task.deleted", task_deleted(task_id, *deleted))
     return no_content()

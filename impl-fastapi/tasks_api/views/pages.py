@@ -12,7 +12,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import Message, Receive, Scope, Send
 
 from tasks_api.config import get_settings
-from tasks_api.errors import Problem
+from tasks_api.errors import ApiError
 
 router = APIRouter(tags=["pages"])
 
@@ -45,7 +45,7 @@ def _file(path: Path, media_type: str) -> FileResponse:
     except OSError:
         found = None
     if found is None or not stat.S_ISREG(found.st_mode):
-        raise Problem("not-found", "No page lives at this path.")
+        raise ApiError("not-found", "No page lives at this path.")
     return PageResponse(path, media_type=media_type, stat_result=found)
 
 
@@ -69,7 +69,7 @@ def get_static_file(name: str) -> FileResponse:
     """A file of the pages (script, style sheet, Swagger UI)"""
     media_type = _MEDIA_TYPES.get(os.path.splitext(name)[1])
     if media_type is None:
-        raise Problem("not-found", f"No static file named {name!r}.")
+        raise ApiError("not-found", f"No static file named {name!r}.")
     return _file(get_settings().web_dir / "static" / name, media_type)
 
 
