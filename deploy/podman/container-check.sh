@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make container-check: build every port's image from its Dockerfile with podman (no Docker engine
 # needed) and run the conformance suite (all three layers) against each image, on a fresh PostgreSQL
-# database. Needs root, Debian's apt and a PostgreSQL reachable from the host network:
+# database (two suites at a time). Needs root, Debian's apt and a PostgreSQL reachable from the host network:
 # TEST_DATABASE_URL is an admin URL (CREATE/DROP DATABASE), by default
 # postgresql://postgres@127.0.0.1:5432/postgres. Without network access to Docker Hub,
 # python:3.11-slim is stood in for by a debootstrapped Debian bookworm (same Python 3.11) imported
@@ -45,10 +45,12 @@ if ! podman image exists "$BASE"; then
     echo "stand-in $BASE (debootstrap + import): $(( $(now) - t )) s"
 fi
 
-free_port() {  # a free TCP port in 19100-19199
-    python3 - <<'PY'
+free_port() {  # a free TCP port in $1..$1+9 (each lane of the suites has its own ten)
+    python3 - "$1" <<'PY'
 import socket
-for port in range(19100, 19200):
+import sys
+base = int(sys.argv[1])
+for port in range(base, base + 10):
     with socket.socket() as s:
         try:
             s.bind(("127.0.0.1", port))
@@ -60,25 +62,13 @@ PY
 }
 psql_admin() { psql "$ADMIN_URL" -v ON_ERROR_STOP=1 -qc "$1" >/dev/null; }
 
-declare -A BUILD HEALTH SUITE STOP
-failed=0
-mkdir -p "$REPORTS"
-for port in $PORTS; do
-    image=tasks-api-$port name=container-check-$port db=container_check_${port//-/_}
-    t=$(now)
-    if [ ! -f "impl-$port/Dockerfile" ]; then
-        BUILD[$port]="FAIL (no impl-$port/Dockerfile)"; HEALTH[$port]=-; SUITE[$port]=-; STOP[$port]=-; failed=1; continue
-    fi
-    # --format docker keeps the Dockerfile's HEALTHCHECK (the OCI format has none).
-    if podman build --format docker --runtime runc --network host --volume /etc/ssl/certs:/etc/ssl/certs:ro \
-        -f "impl-$port/Dockerfile" -t "$image" . >"$REPORTS/$port-build.log" 2>&1; then
-        BUILD[$port]="$(( $(now) - t )) s"
-    else
-        BUILD[$port]="FAIL ($REPORTS/$port-build.log)"; HEALTH[$port]=-; SUITE[$port]=-; STOP[$port]=-; failed=1; continue
-    fi
+# Run one built image against the suite; write "health|suite|stop" to $REPORTS/$port.row.
+check_image() {
+    local port=$1 lane=$2 image=tasks-api-$1 name=container-check-$1 db=container_check_${1//-/_}
+    local health suite stop http ready=0 t code
     psql_admin "DROP DATABASE IF EXISTS $db"
     psql_admin "CREATE DATABASE $db"
-    http=$(free_port)
+    http=$(free_port $((19100 + 10 * lane)))
     podman rm -f "$name" >/dev/null 2>&1 || true
     "${RUN[@]}" -d --name "$name" -e PORT="$http" -e SECRET_KEY="$SECRET_KEY" \
         -e DATABASE_URL="${ADMIN_URL%/*}/$db" \
@@ -86,31 +76,64 @@ for port in $PORTS; do
         -e EVENTS_STREAM_SECONDS=8 -e EVENTS_POLL_SECONDS=1 "$image" >/dev/null 2>"$REPORTS/$port-run.log"
     # (Without systemd podman cannot schedule the HEALTHCHECK's timer and says so in that log; the
     # check below runs the image's HEALTHCHECK command itself once the port is ready.)
-    ready=0
     for _ in $(seq 60); do
         if curl -fs -o /dev/null "http://127.0.0.1:$http/readyz"; then ready=1; break; fi
         sleep 1
     done
     # The Dockerfile's HEALTHCHECK command, run inside the container: what compose waits on.
     if [ $ready = 1 ] && podman healthcheck run "$name" >/dev/null 2>>"$REPORTS/$port-run.log"; then
-        HEALTH[$port]=healthy
+        health=healthy
     else
-        HEALTH[$port]=FAIL; failed=1
+        health=FAIL
     fi
     t=$(now)
     if [ $ready = 1 ] && (cd conformance && ../.tools/bin/uv run --frozen conformance run \
         --base-url "http://127.0.0.1:$http" --secret-key "$SECRET_KEY" --events-heartbeat-seconds 2 \
         --events-stream-seconds 8 --report-dir "$REPORTS/$port") >"$REPORTS/$port-suite.log" 2>&1; then
-        SUITE[$port]="pass in $(( $(now) - t )) s"
+        suite="pass in $(( $(now) - t )) s"
     else
-        SUITE[$port]="FAIL ($([ $ready = 1 ] && echo "$REPORTS/$port-suite.log" || echo 'never ready'))"; failed=1
+        suite="FAIL ($([ $ready = 1 ] && echo "$REPORTS/$port-suite.log" || echo 'never ready'))"
     fi
     podman stop -t 15 "$name" >/dev/null 2>>"$REPORTS/$port-run.log" || true
     code=$(podman inspect -f '{{.State.ExitCode}}' "$name")
-    STOP[$port]="exit $code"; [ "$code" = 0 ] || failed=1
+    stop="exit $code"
     podman logs "$name" >"$REPORTS/$port-container.log" 2>&1 || true
     podman rm "$name" >/dev/null 2>>"$REPORTS/$port-run.log"
     psql_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+    echo "$health|$suite|$stop" >"$REPORTS/$port.row"
+}
+
+declare -A BUILD HEALTH SUITE STOP
+failed=0
+mkdir -p "$REPORTS"
+# Builds one after another (each uses both cores), then the suites two at a time: a suite mostly
+# waits on sockets, so two lanes finish in a little more than half the time of one.
+BUILT=()
+for port in $PORTS; do
+    t=$(now)
+    HEALTH[$port]=-; SUITE[$port]=-; STOP[$port]=-
+    if [ ! -f "impl-$port/Dockerfile" ]; then
+        BUILD[$port]="FAIL (no impl-$port/Dockerfile)"; failed=1; continue
+    fi
+    # --format docker keeps the Dockerfile's HEALTHCHECK (the OCI format has none).
+    if podman build --format docker --runtime runc --network host --volume /etc/ssl/certs:/etc/ssl/certs:ro \
+        -f "impl-$port/Dockerfile" -t "tasks-api-$port" . >"$REPORTS/$port-build.log" 2>&1; then
+        BUILD[$port]="$(( $(now) - t )) s"; BUILT+=("$port")
+    else
+        BUILD[$port]="FAIL ($REPORTS/$port-build.log)"; failed=1
+    fi
+done
+LANES=2
+rm -f "$REPORTS"/*.row  # a row left by an earlier run must not stand in for this one
+for lane in $(seq 0 $((LANES - 1))); do
+    (for i in "${!BUILT[@]}"; do [ $((i % LANES)) = "$lane" ] && check_image "${BUILT[$i]}" "$lane"; done; true) &
+done
+wait
+for port in "${BUILT[@]}"; do
+    IFS='|' read -r HEALTH[$port] SUITE[$port] STOP[$port] <"$REPORTS/$port.row" || SUITE[$port]="FAIL (no result)"
+    [ "${HEALTH[$port]}" = healthy ] || failed=1
+    [ "${SUITE[$port]#pass}" != "${SUITE[$port]}" ] || failed=1
+    [ "${STOP[$port]}" = "exit 0" ] || failed=1
 done
 
 printf '\n%-10s %-12s %-9s %-40s %s\n' port build health suite stop
