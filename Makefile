@@ -68,7 +68,7 @@ compose-validate: sync
 
 lint: sync compose-validate
 	$(RUFF) check .
-	cd concordance && ../$(UV) run --frozen concordance check  # every fundamental marked, no region cut in two
+	cd concordance && ../$(UV) run --frozen concordance check  # every fundamental marked, no region cut in two, every tasks_api/ in the vocabulary
 	$(RUFF) format --check --diff conformance concordance bench deploy $(PORT_DIRS) || { echo "run: $(RUFF) format ."; exit 1; }
 	$(TOOLS)/bin/openapi-spec-validator spec/openapi.yaml
 	@if command -v npx >/dev/null 2>&1; then \
@@ -82,6 +82,8 @@ lint: sync compose-validate
 unit: sync
 	for d in $(PORT_DIRS); do echo "== unit tests: $$d"; (cd $$d && ../$(UV) run --frozen pytest -q) || exit 1; done
 	echo "== unit tests: bench"; cd bench && ../$(UV) sync --frozen --quiet && ../$(UV) run --frozen pytest -q
+	echo "== unit tests: concordance"; cd concordance && ../$(UV) run --frozen pytest -q
+	echo "== unit tests: portfile"; cd conformance && ../$(UV) run --frozen pytest -q ../portfile/tests
 
 # PORTS=flask,django narrows the matrix (and its PostgreSQL twin) to those ports.
 PORTS_ARG := $(if $(PORTS),--ports $(PORTS),)

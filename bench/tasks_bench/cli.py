@@ -18,6 +18,8 @@ import time
 from itertools import count
 from pathlib import Path
 
+import portfile
+
 from tasks_bench import chart, profile, report, runner, servers
 from tasks_bench.assemble import DATABASES, Assembly, Phase, assemble, phases, seed_servers
 from tasks_bench.measure import Run
@@ -108,11 +110,9 @@ def _wrk_version() -> str:
 
 def _setup_ports(variants: list[servers.Variant]) -> None:
     """Run each port's setup steps (uv sync --frozen), as the matrix does."""
-    import tomllib
-
     uv = os.environ.get("UV") or str(REPO_ROOT / ".tools" / "bin" / "uv")
     for directory in sorted({v.cwd for v in variants if v.group == "port"}):
-        for step in tomllib.loads((directory / "port.toml").read_text()).get("setup", []):
+        for step in portfile.load(directory / portfile.MANIFEST).setup:
             argv = [uv if part == "uv" and shutil.which("uv") is None else part for part in step]
             subprocess.run(argv, cwd=directory, env=servers.clean_env({}), check=True, capture_output=True)
 

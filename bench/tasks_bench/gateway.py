@@ -1,8 +1,9 @@
 """The gateway scenario: all four ports on ONE PostgreSQL database behind deploy/nginx/gateway.conf.
 
-Rendered the way conformance/conformance/gateway.py renders it (a main context of our own, upstreams.conf
-and listen.conf next to it), and run under apps/gateway_stack.py so the ports and nginx are one process
-tree: one variant, whose server CPU is the ports' and the gateway's together.
+Rendered the way conformance/conformance/gateway.py renders it (the main context of
+deploy/nginx/main.local.conf.in, upstreams.conf and listen.conf next to it), and run under
+apps/gateway_stack.py so the ports and nginx are one process tree: one variant, whose server CPU is
+the ports' and the gateway's together.
 """
 
 from __future__ import annotations
@@ -18,24 +19,22 @@ from tasks_bench.servers import HOST, Variant
 
 GATEWAY_CONF = REPO_ROOT / "deploy" / "nginx" / "gateway.conf"
 GATEWAY_SCENARIOS = ["get_task", "create_task"]
-MAIN_CONF = """\
-daemon off;
-master_process on;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{
-    worker_connections 1024;
-}}
-http {{
-    client_body_temp_path {prefix}/client_body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    include {gateway_conf};
-}}
-"""
+# The main context, shared with conformance's gateway: every path in a prefix directory of ours.
+MAIN_CONF_TEMPLATE = REPO_ROOT / "deploy" / "nginx" / "main.local.conf.in"
+
+
+def main_conf(prefix: Path) -> str:
+    """deploy/nginx/main.local.conf.in filled in: the error log in `prefix`, warnings and worse only."""
+    values = {
+        "PREFIX": prefix,
+        "ERROR_LOG": prefix / "error.log",
+        "ERROR_LOG_LEVEL": "warn",
+        "GATEWAY_CONF": GATEWAY_CONF,
+    }
+    text = MAIN_CONF_TEMPLATE.read_text(encoding="utf-8")
+    for name, value in values.items():
+        text = text.replace(f"@{name}@", str(value))
+    return text
 
 
 def write_config(prefix: Path, upstreams: list[str], port: int) -> Path:
@@ -45,7 +44,7 @@ def write_config(prefix: Path, upstreams: list[str], port: int) -> Path:
     (prefix / "upstreams.conf").write_text("".join(f"server {address};\n" for address in upstreams))
     (prefix / "listen.conf").write_text(f"listen {HOST}:{port};\n")
     main = prefix / "nginx.conf"
-    main.write_text(MAIN_CONF.format(prefix=prefix, gateway_conf=GATEWAY_CONF))
+    main.write_text(main_conf(prefix))
     return main
 
 

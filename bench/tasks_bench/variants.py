@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import tomllib
 from collections.abc import Callable
 from itertools import count
 from pathlib import Path
+
+import portfile
 
 from tasks_bench.family import server_of
 from tasks_bench.paths import APPS_DIR, ASGI_VENV, BENCH_VENV, REPO_ROOT, SPEC_DIR, WEB_DIR, WSGI_VENV
@@ -31,13 +32,10 @@ def port_variants(
     the variants are named `port:start@pg`, so one run can hold both databases side by side.
     """
     variants = []
-    for manifest in sorted(REPO_ROOT.glob("impl-*/port.toml")):
-        data = tomllib.loads(manifest.read_text())
-        if names and data["name"] not in names:
-            continue
-        for start in data["start"] if all_starts else data["start"][:1]:
+    for manifest in portfile.discover(REPO_ROOT, names or None):
+        for start in manifest.starts if all_starts else manifest.starts[:1]:
             port = next(ports)
-            name = f"{data['name']}:{start['name']}" + ("@pg" if database == "postgres" else "")
+            name = f"{manifest.name}:{start.name}" + ("@pg" if database == "postgres" else "")
             slug = name.replace(":", "-").replace("@", "-")
             url = database_url(slug) if database_url else f"sqlite:///{data_dir / (slug + '.db')}"
             env = {
@@ -47,19 +45,18 @@ def port_variants(
                 "SPEC_DIR": str(SPEC_DIR),
                 "WEB_DIR": str(WEB_DIR),
                 "CORS_ALLOW_ORIGINS": ALLOWED_ORIGIN,
-                **{key: str(value) for key, value in data.get("env", {}).items()},
+                **manifest.env,
             }
-            argv = [part.replace("{host}", HOST).replace("{port}", str(port)) for part in start["command"]]
             variants.append(
                 Variant(
                     name=name,
                     group="port",
-                    server=server_of(start["command"], manifest.parent),
-                    argv=argv,
-                    cwd=manifest.parent,
+                    server=server_of(start.command, manifest.directory),
+                    argv=start.argv(HOST, port),
+                    cwd=manifest.directory,
                     port=port,
                     env=env,
-                    ready=data.get("ready", "/readyz"),
+                    ready=manifest.ready,
                     database=database,
                 )
             )

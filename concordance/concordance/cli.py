@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from concordance import browser, render
+from concordance import browser, render, vocabulary
 from concordance.check import collect, problems
 from concordance.model import REPO_ROOT, discover_ports, load_fundamentals
 
@@ -20,7 +20,11 @@ def _parser() -> argparse.ArgumentParser:
         "--root", type=Path, default=REPO_ROOT, help="the repository (holds impl-*/port.toml)"
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("check", help="fail when a port lacks a fundamental or a marker is unknown")
+    commands.add_parser(
+        "check",
+        help="fail when a port lacks a fundamental, a marker is unknown or a region is cut, "
+        "or a port's tasks_api/ breaks the shared vocabulary (vocabulary.toml)",
+    )
     build = commands.add_parser("build", help="check, then write concordance.md and concordance.html")
     build.add_argument("--out", type=Path, default=DEFAULT_OUT)
     show = commands.add_parser("render", help="lay the HTML out in headless Chromium and check the columns")
@@ -48,12 +52,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if found else 0
     regions, errors = collect(ports)
     found = errors + problems(fundamentals, regions)
+    # The vocabulary is checked by `check` (make lint) only: `build` writes the page from the markers.
+    if args.command == "check":
+        found += vocabulary.problems(ports)
     for line in found:
         print(f"concordance: {line}", file=sys.stderr)
     if found:
         return 1
     count = sum(len(port_regions) for port_regions in regions.values())
     print(f"concordance: {len(fundamentals)} fundamentals x {len(ports)} ports complete ({count} regions)")
+    if args.command == "check":
+        modules = len(vocabulary.load_vocabulary())
+        print(f"concordance: every port's tasks_api/ keeps to the vocabulary ({modules} modules)")
     if args.command == "build":
         for path in render.write(args.out, fundamentals, ports, regions):
             print(f"wrote {path}")

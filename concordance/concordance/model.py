@@ -1,10 +1,12 @@
-"""The fundamentals (fundamentals.toml) and the ports that mark them (impl-*/port.toml)."""
+"""The fundamentals (fundamentals.toml) and the ports that mark them (impl-*/port.toml, via portfile)."""
 
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+import portfile
 
 CONCORDANCE_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = CONCORDANCE_DIR.parent
@@ -39,9 +41,6 @@ def load_fundamentals(path: Path = FUNDAMENTALS) -> tuple[list[Fundamental], lis
 
 def discover_ports(root: Path, order: list[str]) -> list[PortDir]:
     """Every impl-*/port.toml under `root`: the listed order first, then any other port by name."""
-    ports = [
-        PortDir(tomllib.loads(manifest.read_text(encoding="utf-8"))["name"], manifest.parent)
-        for manifest in root.glob("impl-*/port.toml")
-    ]
+    ports = [PortDir(port.name, port.directory) for port in portfile.discover(root)]
     rank = {name: index for index, name in enumerate(order)}
     return sorted(ports, key=lambda port: (rank.get(port.name, len(rank)), port.name))

@@ -9,35 +9,23 @@ from typing import Any
 
 import httpx
 
-PROBLEM_BASE = "https://tasks-api.example/problems/"
+from conformance import spec
+
 PASSWORD = "correct horse battery staple"
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 MAX_ID = 2**53 - 1
 
-# The fixed (status, title) of every problem type, copied from spec/README.md.
-PROBLEMS: dict[str, tuple[int, str]] = {
-    "malformed-json": (400, "Malformed JSON"),
-    "bad-request": (400, "Bad request"),
-    "invalid-cursor": (400, "Invalid cursor"),
-    "authentication-required": (401, "Authentication required"),
-    "invalid-token": (401, "Invalid token"),
-    "invalid-credentials": (401, "Invalid credentials"),
-    "not-found": (404, "Not found"),
-    "method-not-allowed": (405, "Method not allowed"),
-    "email-taken": (409, "Email already registered"),
-    "idempotency-in-flight": (409, "Request in flight"),
-    "precondition-failed": (412, "Precondition failed"),
-    "payload-too-large": (413, "Payload too large"),
-    "unsupported-media-type": (415, "Unsupported media type"),
-    "validation-error": (422, "Validation failed"),
-    "idempotency-key-reused": (422, "Idempotency key reused"),
-    "login-throttled": (429, "Too many login attempts"),
-    "internal-error": (500, "Internal server error"),
-    "not-implemented": (501, "Not implemented"),
-    "service-unavailable": (503, "Service unavailable"),
-}
+
+def __getattr__(name: str) -> Any:
+    """PROBLEM_BASE and PROBLEMS ({slug: (status, title)}), read from the spec when first imported."""
+    # Read lazily, so that --spec-dir (tests/conftest.py) is in force before the spec is read.
+    if name == "PROBLEM_BASE":
+        return spec.problem_base()
+    if name == "PROBLEMS":
+        return spec.problems()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -108,13 +96,13 @@ def create_task(
 
 def assert_problem(response: httpx.Response, slug: str) -> dict[str, Any]:
     """Assert that the response is exactly the problem `slug` and return its body."""
-    status, title = PROBLEMS[slug]
+    status, title = spec.problems()[slug]
     assert response.status_code == status, (
         f"expected {status} {slug}, got {response.status_code}: {response.text}"
     )
     assert response.headers.get("content-type") == "application/problem+json", response.headers
     body = response.json()
-    assert body.get("type") == PROBLEM_BASE + slug, body
+    assert body.get("type") == spec.problem_base() + slug, body
     assert body.get("title") == title, body
     assert body.get("status") == status, body
     assert isinstance(body.get("detail"), str), body

@@ -11,27 +11,22 @@ from conformance import server
 from conformance.paths import REPO_ROOT
 
 GATEWAY_CONF = REPO_ROOT / "deploy" / "nginx" / "gateway.conf"
+# The main context, shared with the bench's gateway scenario: every path in a prefix directory of ours.
+MAIN_CONF_TEMPLATE = REPO_ROOT / "deploy" / "nginx" / "main.local.conf.in"
 
-# The main context: what compose gets from the nginx image, here with every path in a directory of our
-# own, so that nginx needs no root, no /etc/nginx and no /var/lib/nginx.
-MAIN_CONF = """\
-daemon off;
-master_process on;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {error_log} info;
-events {{
-    worker_connections 1024;
-}}
-http {{
-    client_body_temp_path {prefix}/client_body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    include {gateway_conf};
-}}
-"""
+
+def main_conf(prefix: Path, error_log: Path, level: str = "info") -> str:
+    """deploy/nginx/main.local.conf.in with its placeholders filled in."""
+    values = {
+        "PREFIX": prefix,
+        "ERROR_LOG": error_log,
+        "ERROR_LOG_LEVEL": level,
+        "GATEWAY_CONF": GATEWAY_CONF,
+    }
+    text = MAIN_CONF_TEMPLATE.read_text(encoding="utf-8")
+    for name, value in values.items():
+        text = text.replace(f"@{name}@", str(value))
+    return text
 
 
 def nginx_binary() -> str | None:
@@ -45,7 +40,7 @@ def write_config(prefix: Path, upstreams: list[str], port: int, error_log: Path)
     (prefix / "upstreams.conf").write_text("".join(f"server {address};\n" for address in upstreams))
     (prefix / "listen.conf").write_text(f"listen {server.HOST}:{port};\n")
     main = prefix / "nginx.conf"
-    main.write_text(MAIN_CONF.format(prefix=prefix, error_log=error_log, gateway_conf=GATEWAY_CONF))
+    main.write_text(main_conf(prefix, error_log))
     return main
 
 

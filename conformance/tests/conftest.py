@@ -21,7 +21,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--spec-dir",
         default=os.environ.get("CONFORMANCE_SPEC_DIR", str(SPEC_DIR)),
-        help="directory holding the openapi.yaml the server must serve",
+        help="the spec: the openapi.yaml the server must serve, and the README the expectations come from",
     )
     group.addoption(
         "--events-heartbeat-seconds",
@@ -35,6 +35,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=int(os.environ.get("CONFORMANCE_EVENTS_STREAM_SECONDS", DEFAULT_EVENTS_STREAM_SECONDS)),
         help="the server's EVENTS_STREAM_SECONDS",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The expectations read from the spec (conformance/spec.py) use the --spec-dir given."""
+    os.environ["CONFORMANCE_SPEC_DIR"] = str(config.getoption("spec_dir"))
 
 
 @pytest.fixture(scope="session")
