@@ -6,7 +6,7 @@ from typing import Any
 
 from gunicorn.workers.gthread import ThreadWorker
 
-MAX_BODY_BYTES = 1_048_576  # tasks_api.http.MAX_BODY_BYTES (not imported: the master never loads the app)
+MAX_BODY_BYTES = 1_048_576  # tasks_api.body.MAX_BODY_BYTES (not imported: the master never loads the app)
 
 
 class _DatedSocket:
@@ -100,8 +100,8 @@ def pre_request(worker: Any, req: Any) -> None:
 
 
 def worker_exit(server: Any, worker: Any) -> None:
-    """Write out the access lines still queued (tasks_api.middleware's listener thread) before the worker
+    """Write out the access lines still queued (tasks_api.accesslog) before the worker
     process ends, so a SIGTERM loses none of them."""
-    from tasks_api.middleware import stop_access_log
+    from tasks_api.accesslog import stop_access_log
 
     stop_access_log()

@@ -194,7 +194,7 @@ def read_engine(engine: Engine) -> Engine:
     """The engine of read requests (GET, HEAD): no transaction around their statements.
 
     Hot path: every read view answers from ONE statement (the token check joined to the resource, see
-    reads.py), and one statement is one snapshot on both databases, so a transaction would only add round
+    queries.py), and one statement is one snapshot on both databases, so a transaction would only add round
     trips (BEGIN, then ROLLBACK when the session closes). A read that needs two statements to agree must
     open its own transaction; none does today (list_projects checks the token, then reads the page: a
     token revoked in between changes nothing the page shows).

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, current_app, request
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 PROBLEM_BASE = "https://tasks-api.example/problems/"
 PROBLEMS: dict[str, tuple[int, str]] = {
@@ -32,14 +32,13 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "not-implemented": (501, "Not implemented"),
     "service-unavailable": (503, "Service unavailable"),
 }
-METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 MAX_ERRORS = 20  # a 422 lists at most this many problems (spec/README.md, "Validation")
 # SQLSTATEs that say "not now" rather than "bug": read-only transaction (25006), statement or lock timeout
 # (57014, 55P03); psycopg raises 25006 as an InternalError, the others as OperationalError.
 UNAVAILABLE_SQLSTATES = frozenset({"25006", "57014", "55P03"})
 
 
-class ApiProblem(Exception):
+class ApiError(Exception):
     """Raised anywhere in a request; the handler below turns it into problem+json."""
 
     def __init__(
@@ -57,12 +56,17 @@ class ApiProblem(Exception):
         self.headers = headers or {}
 
 
-def validation_error(errors: list[dict[str, str]]) -> ApiProblem:
+def validation_error(errors: list[dict[str, str]]) -> ApiError:
     """A 422 validation-error listing the problems found, at most MAX_ERRORS of them."""
     errors = errors[:MAX_ERRORS]
     count = len(errors)
     detail = f"The request has {count} invalid field{'s' if count != 1 else ''}."
-    return ApiProblem("validation-error", detail, errors=errors)
+    return ApiError("validation-error", detail, errors=errors)
+
+
+def not_found(kind: str, ident: int) -> ApiError:
+    """404 not-found for a missing resource; another user's is the same as a missing one."""
+    return ApiError("not-found", f"No {kind} with id {ident}.")
 
 
 # concordance: problem-details
@@ -86,12 +90,6 @@ def problem_response(
 
 
 # end concordance
-
-
-def allow_header(methods: object) -> str:
-    """The Allow value in the canonical order (Werkzeug hands us an unordered set)."""
-    present = {str(m).upper() for m in methods}  # type: ignore[attr-defined]
-    return ", ".join(m for m in METHOD_ORDER if m in present)
 
 
 # concordance: bad-weather
@@ -128,19 +126,14 @@ def database_unavailable(error: SQLAlchemyError) -> bool:
 def register_error_handlers(app: Flask) -> None:
     """Every error, whichever layer raised it, leaves as problem+json (Flask's default is an HTML page)."""
 
-    @app.errorhandler(ApiProblem)
-    def _api_problem(error: ApiProblem) -> Response:
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError) -> Response:
         return problem_response(error.slug, error.detail, errors=error.errors, headers=error.headers)
 
     @app.errorhandler(HTTPException)
     def _http_exception(error: HTTPException) -> Response:
-        # Werkzeug's routing and body-reading errors, re-rendered in the API's problem types.
-        if isinstance(error, MethodNotAllowed):
-            return problem_response(
-                "method-not-allowed",
-                f"{request.method} is not served on this path.",
-                headers={"Allow": allow_header(error.valid_methods or ())},
-            )
+        # Werkzeug's routing and body-reading errors, re-rendered in the API's problem types (405 has its
+        # own handler, routing.method_not_allowed, registered by routing.init_app).
         if isinstance(error, RequestEntityTooLarge):
             limit = current_app.config["MAX_CONTENT_LENGTH"]
             return problem_response("payload-too-large", f"The body is over {limit} bytes.")

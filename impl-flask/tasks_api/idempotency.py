@@ -1,21 +1,25 @@
-"""Idempotency-Key: claim the key in its own transaction, replay a stored response, store the first one."""
+"""Idempotency-Key: claim (leased) in its own transaction, replay, refuse, store in the change's transaction.
+
+A create reads top-down in its view: `claim` (None without a key, a Response for a replay), then the change
+and its outbox row under `release_on_failure`, then `store` in the same transaction, then the commit.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from flask import Response, current_app, g, request
+from flask import Response, current_app, request
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from .db import get_session
-from .errors import ApiProblem
+from .clock import now, parse, timestamp
+from .errors import ApiError
 from .models import IdempotencyKey
-from .schemas import timestamp, utc_now
 
 CLAIM_ATTEMPTS = 3
 
@@ -46,19 +50,15 @@ def _replay(record: IdempotencyKey) -> Response:
     return response
 
 
-def _parse(moment: str) -> datetime.datetime:
-    return datetime.datetime.strptime(moment, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
-
-
-def _lease_left(created_at: str, now: datetime.datetime) -> int:
+def _lease_left(created_at: str, moment: datetime.datetime) -> int:
     """Whole seconds until a claim made at created_at ends its lease (0 or less: a stale claim)."""
     lease = datetime.timedelta(seconds=current_app.config["IDEMPOTENCY_LEASE_SECONDS"])
-    return int((_parse(created_at) + lease - now).total_seconds())
+    return int((parse(created_at) + lease - moment).total_seconds())
 
 
-def _in_flight(seconds: int) -> ApiProblem:
+def _in_flight(seconds: int) -> ApiError:
     """409 idempotency-in-flight, with the whole seconds until the owner's lease ends (at least 1)."""
-    return ApiProblem(
+    return ApiError(
         "idempotency-in-flight",
         "A request with this Idempotency-Key is still being processed.",
         headers={"Retry-After": str(max(seconds, 1))},
@@ -66,21 +66,27 @@ def _in_flight(seconds: int) -> ApiProblem:
 
 
 # concordance: idempotency
-def _claim(session: Session, user_id: int, key: str, print_: str) -> Claim | Response:
-    """The claim when this request now owns the key, else the answer for a key someone already holds."""
+def claim(session: Session, user_id: int, key: str | None) -> Claim | Response | None:
+    """Own the request's Idempotency-Key: a Claim, None without a key, or the stored Response to replay.
+
+    409 while another request holds the key (its lease), 422 when it was used for a different request.
+    """
+    if key is None:
+        return None
+    print_ = fingerprint()
     retention = datetime.timedelta(seconds=current_app.config["IDEMPOTENCY_RETENTION_SECONDS"])
     for _attempt in range(CLAIM_ATTEMPTS):
-        now = utc_now()
+        moment = now()
         # A record older than the retention period is forgotten when its key is used again.
         session.execute(
             delete(IdempotencyKey).where(
                 IdempotencyKey.user_id == user_id,
                 IdempotencyKey.idempotency_key == key,
-                IdempotencyKey.created_at < timestamp(now - retention),
+                IdempotencyKey.created_at < timestamp(moment - retention),
             )
         )
         record = IdempotencyKey(
-            user_id=user_id, idempotency_key=key, fingerprint=print_, created_at=timestamp(now)
+            user_id=user_id, idempotency_key=key, fingerprint=print_, created_at=timestamp(moment)
         )
         session.add(record)
         try:
@@ -98,12 +104,10 @@ def _claim(session: Session, user_id: int, key: str, print_: str) -> Claim | Res
         if record is None:
             continue  # the owner failed and released the key between our insert and this read: claim again
         if record.fingerprint != print_:
-            raise ApiProblem(
-                "idempotency-key-reused", "This Idempotency-Key was used for a different request."
-            )
+            raise ApiError("idempotency-key-reused", "This Idempotency-Key was used for a different request.")
         if record.status is not None:
             return _replay(record)
-        left = _lease_left(record.created_at, now)
+        left = _lease_left(record.created_at, moment)
         if left > 0:
             raise _in_flight(left)
         # A stale claim: its owner was killed or lost the database before it could finish or release it.
@@ -115,11 +119,11 @@ def _claim(session: Session, user_id: int, key: str, print_: str) -> Claim | Res
                 IdempotencyKey.status.is_(None),
                 IdempotencyKey.created_at == record.created_at,
             )
-            .values(created_at=timestamp(now))
+            .values(created_at=timestamp(moment))
         )
         session.commit()
         if taken.rowcount == 1:
-            return Claim(record.id, timestamp(now))
+            return Claim(record.id, timestamp(moment))
         # Another retry took it over first: the next read finds its fresh claim (409) or its result.
     raise _in_flight(1)
 
@@ -144,22 +148,30 @@ def _release(session: Session, claim: Claim) -> None:
         session.rollback()
 
 
-# concordance: idempotency
-def run_create(key: str | None, create: Callable[[], Response]) -> Response:
-    """Run a create (which flushes but does not commit) under the request's Idempotency-Key, if any."""
-    session = get_session()
-    if key is None:
-        response = create()
-        session.commit()
-        return response
-    claim = _claim(session, g.user_id, key, fingerprint())
-    if isinstance(claim, Response):
-        return claim
+@contextlib.contextmanager
+def release_on_failure(session: Session, claim: Claim | None) -> Iterator[None]:
+    """Run the change; when it fails, give the claim back (if any), so that a retry runs it again."""
+    if claim is None:
+        yield
+        return
     try:
-        response = create()
-        # Stored in the transaction of the create, so the record and the resource exist together or not at
-        # all; fenced by the claim's time, so a request that outlived its lease cannot store over the claim
-        # of the retry that took it over.
+        yield
+    except BaseException:
+        _release(session, claim)
+        raise
+
+
+# concordance: idempotency
+def store(session: Session, claim: Claim | None, response: Response) -> None:
+    """Store the response with the claim, in the change's transaction (the caller commits both).
+
+    The record and the resource then exist together or not at all; the update is fenced by the claim's
+    time, so a request that outlived its lease cannot store over the claim of the retry that took it over:
+    its change is rolled back and it answers 409.
+    """
+    if claim is None:
+        return
+    with release_on_failure(session, claim):
         stored = session.execute(
             update(IdempotencyKey)
             .where(
@@ -174,15 +186,10 @@ def run_create(key: str | None, create: Callable[[], Response]) -> Response:
                 etag=response.headers.get("ETag"),
             )
         )
-    except BaseException:
-        _release(session, claim)
-        raise
     if stored.rowcount != 1:
         session.rollback()  # taken over: the create happens once, in the request that holds the claim now
         owner = session.scalar(select(IdempotencyKey.created_at).where(IdempotencyKey.id == claim.id))
-        raise _in_flight(_lease_left(owner, utc_now()) if owner is not None else 1)
-    session.commit()
-    return response
+        raise _in_flight(_lease_left(owner, now()) if owner is not None else 1)
 
 
 # end concordance

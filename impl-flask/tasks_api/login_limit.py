@@ -10,18 +10,14 @@ from sqlalchemy import case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from .errors import ApiProblem
+from .clock import now, parse, timestamp
+from .errors import ApiError
 from .models import LoginFailure
-from .schemas import timestamp, utc_now
 
 
 def email_hash(email: str) -> str:
     """The row's key: lowercase hex SHA-256 of the lower-cased email (the table lists no addresses)."""
     return hashlib.sha256(email.lower().encode("utf-8")).hexdigest()
-
-
-def _parse(moment: str) -> datetime.datetime:
-    return datetime.datetime.strptime(moment, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
 
 
 # concordance: login-limit
@@ -34,14 +30,14 @@ def check(session: Session, email: str) -> None:
             LoginFailure.email_hash == email_hash(email)
         )
     ).first()
-    now = utc_now()
+    moment = now()
     if row is None or row.failures < current_app.config["LOGIN_MAX_FAILURES"]:
         return
-    ends = _parse(row.window_ends)
-    if now >= ends:
+    ends = parse(row.window_ends)
+    if moment >= ends:
         return  # the window is over: the next failure opens a new one
-    wait = max(int((ends - now).total_seconds()), 1)
-    raise ApiProblem(
+    wait = max(int((ends - moment).total_seconds()), 1)
+    raise ApiError(
         "login-throttled",
         f"Too many failed logins for this email; retry in {wait} seconds.",
         headers={"Retry-After": str(wait)},
@@ -51,9 +47,9 @@ def check(session: Session, email: str) -> None:
 def record_failure(session: Session, email: str) -> None:
     """Count one failure in one atomic upsert (never a read then a write): the first failure, or one after
     the window ended, opens a window of LOGIN_WINDOW_SECONDS with failures = 1; others add one."""
-    now = utc_now()
-    ends = timestamp(now + datetime.timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"]))
-    over = LoginFailure.window_ends <= timestamp(now)  # RFC 3339 UTC text compares in time order
+    moment = now()
+    ends = timestamp(moment + datetime.timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"]))
+    over = LoginFailure.window_ends <= timestamp(moment)  # RFC 3339 UTC text compares in time order
     # ON CONFLICT ... DO UPDATE has the same SQL on both databases; SQLAlchemy builds it per dialect.
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = insert(LoginFailure).values(email_hash=email_hash(email), failures=1, window_ends=ends)

@@ -1,103 +1,25 @@
-"""Request ids, the JSON access log line and CORS, as app-wide before/after-request hooks."""
+"""Request ids, the JSON access log line, CORS and the framing checks, as app-wide request hooks."""
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import json
-import logging
-import logging.handlers
-import queue
 import random
 import re
-import sys
 import time
 import uuid
 
 from flask import Flask, Response, current_app, g, request
 
+from .accesslog import access_log, start_access_log
+from .body import CLOSE
+from .clock import now, timestamp
+from .errors import ApiError
+
 REQUEST_ID_RE = re.compile(r"[\x21-\x7e]{1,128}")
+# RFC 3986 host (IP-literal, IPv4 or reg-name) and an optional port: Host's grammar.
+HOST_RE = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::[0-9]*)?")
 EXPOSE_HEADERS = "ETag, Location, Link, X-Request-ID, Idempotent-Replayed"
 ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID"
-
-access_log = logging.getLogger("tasks_api.access")
-
-
-class _Enqueue(logging.handlers.QueueHandler):
-    """Hands the record to the listener thread as it is: the message is already the final JSON text (no
-    args, no exception), so the copy and formatting QueueHandler.prepare makes would be wasted work."""
-
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        """The record unchanged."""
-        return record
-
-    def handle(self, record: logging.LogRecord) -> bool:
-        """Enqueue without the handler's lock: SimpleQueue.put is thread-safe on its own, and Handler.handle
-        would make the worker's threads queue up on one lock for each line (as a StreamHandler does)."""
-        if self.filter(record):
-            self.emit(record)
-        return True
-
-
-class _Stdout(logging.StreamHandler):
-    """stdout, flushed by the listener once the queue is empty: a burst of lines is one write."""
-
-    def flush(self) -> None:
-        """Nothing per record (StreamHandler.emit flushes after every line); see flush_now."""
-
-    def flush_now(self) -> None:
-        """Write out what the stream buffers."""
-        # stdout may be gone (closed at interpreter exit, a broken pipe): nowhere left to write then.
-        with contextlib.suppress(OSError, ValueError):
-            super().flush()
-
-
-class _Listener(logging.handlers.QueueListener):
-    """The thread that writes the access lines, flushing whenever it has caught up with the queue."""
-
-    def handle(self, record: logging.LogRecord) -> None:
-        """Write one line; flush when no other is waiting."""
-        super().handle(record)
-        if self.queue.empty():
-            self.flush()
-
-    def flush(self) -> None:
-        """Write out every line written so far."""
-        for handler in self.handlers:
-            handler.flush_now()  # type: ignore[attr-defined]
-
-
-_listener: _Listener | None = None
-
-
-def _configure_access_log() -> None:
-    # One JSON object per line on stdout, whatever gunicorn or Flask do with their own loggers.
-    # Hot path: request threads only put the record on a queue; one listener thread per process writes the
-    # lines. A StreamHandler would make every thread of the worker take turns on its lock around the write.
-    global _listener
-    if _listener is None:
-        stdout = _Stdout(sys.stdout)
-        stdout.setFormatter(logging.Formatter("%(message)s"))
-        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-        access_log.addHandler(_Enqueue(records))
-        access_log.setLevel(logging.INFO)
-        access_log.propagate = False
-        _listener = _Listener(records, stdout)
-        _listener.start()
-        # Written out before the process ends (gunicorn's worker exits through sys.exit on SIGTERM and
-        # SIGQUIT, which runs atexit): no access line is lost; gunicorn.conf.py's worker_exit calls it too.
-        atexit.register(stop_access_log)
-
-
-def stop_access_log() -> None:
-    """Write every queued access line and stop the listener thread (idempotent)."""
-    global _listener
-    listener, _listener = _listener, None
-    if listener is not None:
-        listener.stop()  # handles every queued record, then joins the thread
-        listener.flush()
-        for handler in access_log.handlers[:]:
-            access_log.removeHandler(handler)
 
 
 def new_request_id() -> str:
@@ -150,7 +72,7 @@ def _finish_request(response: Response) -> Response:
     _cors(response)
     started = g.get("started", time.perf_counter())
     line = {
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "time": timestamp(now()),
         "method": request.method,
         "path": request.path,  # the path only: query strings may carry cursors, never tokens or bodies
         "status": response.status_code,
@@ -161,8 +83,34 @@ def _finish_request(response: Response) -> Response:
     return response
 
 
+def check_framing() -> None:
+    """What the HTTP server lets through of RFC 9112's framing rules, refused before routing.
+
+    gunicorn and granian pass an HTTP/1.1 request without Host, or with one that is not host[:port], and
+    a body in a transfer coding other than chunked alone (`gzip, chunked`: framed, but never decodable
+    here). Runs as a before_request hook, so a bad head is refused whatever its path.
+    """
+    environ = request.environ
+    host = environ.get("HTTP_HOST")
+    # granian hands over a missing Host as an empty one; an http URI with an empty host is invalid anyway
+    # (RFC 9110 4.2.1), so both are refused.
+    if not host and environ.get("SERVER_PROTOCOL") == "HTTP/1.1":
+        raise ApiError("bad-request", "An HTTP/1.1 request needs a Host header (RFC 9112 3.2).")
+    if host is not None and not HOST_RE.fullmatch(host):
+        raise ApiError("bad-request", "The Host header is not host[:port] (RFC 9112 3.2).")
+    codings = environ.get("HTTP_TRANSFER_ENCODING")
+    if codings is not None and [c.strip().lower() for c in codings.split(",")] != ["chunked"]:
+        # 501 (RFC 9112 6.1); the body cannot be read, so the connection must not be reused.
+        raise ApiError(
+            "not-implemented",
+            "Only the chunked transfer coding is supported.",
+            headers=CLOSE,
+        )
+
+
 def init_app(app: Flask) -> None:
     """Register the hooks on the application (after_request also runs for error responses)."""
-    _configure_access_log()
+    start_access_log()
     app.before_request(_start_request)
+    app.before_request(check_framing)  # after the request id is set: a 400 carries it too
     app.after_request(_finish_request)

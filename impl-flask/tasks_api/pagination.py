@@ -7,11 +7,15 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from .errors import ApiProblem
+from flask import Response, current_app, make_response, request
+
+from .errors import ApiError
+from .schemas import ListParams
 
 B64URL_RE = re.compile(r"[A-Za-z0-9_-]+")
 SCOPE = ("list", "user", "project", "done", "priority")
@@ -37,11 +41,11 @@ def encode_cursor(secret: str, scope: dict[str, Any], after: int) -> str:
     return f"{payload}.{_mac(secret, payload)}"
 
 
-def _invalid(detail: str) -> ApiProblem:
-    return ApiProblem("invalid-cursor", detail)
+def _invalid(detail: str) -> ApiError:
+    return ApiError("invalid-cursor", detail)
 
 
-def invalid_cursor() -> ApiProblem:
+def invalid_cursor() -> ApiError:
     """400 invalid-cursor for a cursor of another list, user or filter."""
     return _invalid("The cursor belongs to another list, user or filter.")
 
@@ -96,3 +100,22 @@ def link_next(path: str, params: list[tuple[str, str]], cursor: str) -> str:
     """Link: <path?limit&done&priority&cursor>; rel="next" (the request's own values, cursor last)."""
     query = "&".join(f"{name}={quote(value, safe='')}" for name, value in [*params, ("cursor", cursor)])
     return f'<{path}?{query}>; rel="next"'
+
+
+def position(params: ListParams, scope: dict[str, Any]) -> int:
+    """The id a page starts after: the cursor's (checked against the list's scope), else 0."""
+    return decode_cursor(current_app.config["SECRET_KEY"], params.cursor, scope) if params.cursor else 0
+
+
+def page_response(
+    rows: Sequence[Any], params: ListParams, scope: dict[str, Any], render: Callable[[Any], dict[str, Any]]
+) -> Response:
+    """One page of a keyset list: rows holds up to limit + 1 items, the extra one says there is more."""
+    items = rows[: params.page_size]
+    next_cursor = None
+    if len(rows) > params.page_size:
+        next_cursor = encode_cursor(current_app.config["SECRET_KEY"], scope, items[-1].id)
+    response = make_response({"items": [render(item) for item in items], "next_cursor": next_cursor})
+    if next_cursor is not None:
+        response.headers["Link"] = link_next(request.path, params.link_params(), next_cursor)
+    return response

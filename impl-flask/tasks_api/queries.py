@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from sqlalchemy import Select, and_, bindparam, exists, select
 
-from .models import Project, Task, Token
+from .models import Project, Task, Token, User
 
 tokens = Token.__table__
 projects = Project.__table__
@@ -23,6 +23,14 @@ tasks = Task.__table__
 
 # The caller's token: unknown, expired and revoked tokens all match no row.
 _TOKEN_VALID = and_(tokens.c.token_hash == bindparam("token_hash"), tokens.c.expires_at > bindparam("now"))
+
+
+# Every other authenticated request (security.authenticate): the user of a valid token, one statement.
+USER_BY_TOKEN = (
+    select(User)
+    .join(Token, Token.user_id == User.id)
+    .where(Token.token_hash == bindparam("token_hash"), Token.expires_at > bindparam("now"))
+)
 
 
 # concordance: ownership

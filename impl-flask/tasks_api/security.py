@@ -1,4 +1,4 @@
-"""argon2id passwords, bearer tokens (SHA-256 at rest), and the login_required decorator."""
+"""argon2id passwords (the dummy hash for unknown users), bearer tokens (SHA-256 at rest), the Caller."""
 
 from __future__ import annotations
 
@@ -9,17 +9,19 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app, g, request
-from sqlalchemy import Executable, Row, bindparam, select
+from sqlalchemy import Executable, Row
 
+from .clock import now, timestamp
 from .db import get_session
-from .errors import PROBLEMS, RETRY_SOON, ApiProblem
-from .models import Token, User
-from .schemas import timestamp, utc_now
+from .errors import PROBLEMS, RETRY_SOON, ApiError
+from .models import User
+from .queries import USER_BY_TOKEN
 
 # concordance: password-hashing
 # The OWASP baseline the spec fixes, so every port writes the same PHC strings.
@@ -35,6 +37,14 @@ HASH_WAIT_SECONDS = 1.0  # a request that cannot start a hash within this long i
 SLOTS = "tasks_api.hash_slots"
 
 
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated caller of a request (g.caller): the user, and the token's hash (for log-out)."""
+
+    user_id: int
+    token_hash: str
+
+
 # concordance: login-limit
 def init_app(app: Flask) -> None:
     """The hashing cap: at most HASH_CONCURRENCY argon2 computations at once in this process (each costs
@@ -48,7 +58,7 @@ def hashing_slot() -> Iterator[None]:
     storm then costs ordinary requests at most HASH_CONCURRENCY cores, never every core and all memory."""
     slots: threading.BoundedSemaphore = current_app.extensions[SLOTS]
     if not slots.acquire(timeout=HASH_WAIT_SECONDS):
-        raise ApiProblem(
+        raise ApiError(
             "service-unavailable", "Too many passwords are being checked; retry shortly.", headers=RETRY_SOON
         )
     try:
@@ -90,9 +100,9 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
-def _unauthorized(slug: str, detail: str) -> ApiProblem:
+def _unauthorized(slug: str, detail: str) -> ApiError:
     challenge = REALM if slug == "authentication-required" else REALM + ', error="invalid_token"'
-    return ApiProblem(slug, detail, headers={"WWW-Authenticate": challenge})
+    return ApiError(slug, detail, headers={"WWW-Authenticate": challenge})
 
 
 def bearer_token_hash() -> str:
@@ -105,54 +115,44 @@ def bearer_token_hash() -> str:
     return hash_token(token)
 
 
-# Built once (see reads.py): the user of a valid token.
-USER_BY_TOKEN = (
-    select(User)
-    .join(Token, Token.user_id == User.id)
-    .where(Token.token_hash == bindparam("token_hash"), Token.expires_at > bindparam("now"))
-)
-
-
 def authenticated(statement: Executable, **params: Any) -> Sequence[Row[Any]]:
-    """The rows of a statement that joins the request's token to what it reads (reads.py), or a 401.
+    """The rows of a statement that joins the request's token to what it reads (queries.py), or a 401.
 
     The statement takes :token_hash and :now besides `params`; no row means the token is unknown, expired
     or revoked. Run on every request, so a revoked token stops working at once on every replica.
     """
     token_hash = bearer_token_hash()
-    now = timestamp(utc_now())
-    rows = get_session().execute(statement, {"token_hash": token_hash, "now": now, **params}).all()
+    moment = timestamp(now())
+    rows = get_session().execute(statement, {"token_hash": token_hash, "now": moment, **params}).all()
     if not rows:
         raise _unauthorized("invalid-token", "The token is unknown, expired or revoked.")
-    g.token_hash = token_hash
-    g.user_id = rows[0].user_id
+    g.caller = Caller(rows[0].user_id, token_hash)
     return rows
 
 
 def authenticate() -> User:
-    """The user of the request's bearer token, or a 401 problem."""
+    """The user of the request's bearer token (g.caller is set), or a 401 problem."""
     token_hash = bearer_token_hash()
-    user = get_session().scalar(USER_BY_TOKEN, {"token_hash": token_hash, "now": timestamp(utc_now())})
+    user = get_session().scalar(USER_BY_TOKEN, {"token_hash": token_hash, "now": timestamp(now())})
     if user is None:
         raise _unauthorized("invalid-token", "The token is unknown, expired or revoked.")
-    g.token_hash = token_hash
-    g.user_id = user.id
+    g.caller = Caller(user.id, token_hash)
     return user
 
 
 def login_required(view: F) -> F:
-    """Authenticate inside the view, after routing: 404 and 405 come before 401, and OPTIONS needs none."""
+    """Authenticate inside the view, after routing (404 and 405 come before 401; OPTIONS needs none)."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        g.user = authenticate()
+        authenticate()
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
 
 def token_checked_in_view(view: F) -> F:
-    """For the hot views, whose first statement checks the token itself (`authenticated`, reads.py).
+    """For the hot views, whose first statement checks the token itself (`authenticated`, queries.py).
 
     A problem the view raises before that statement ran (a 422 query parameter, a 400 cursor) is preceded
     by the token check here, so the spec's order (401 first) holds whatever the view checks first.
@@ -162,8 +162,8 @@ def token_checked_in_view(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return view(*args, **kwargs)
-        except ApiProblem as problem:
-            if "user_id" not in g and PROBLEMS[problem.slug][0] != 401:
+        except ApiError as problem:
+            if "caller" not in g and PROBLEMS[problem.slug][0] != 401:
                 authenticate()  # raises the 401 when the token is bad; else the view's own problem stands
             raise
 

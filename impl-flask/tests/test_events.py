@@ -12,10 +12,10 @@ import redis
 from conftest import register
 from flask import Flask
 from flask.testing import FlaskClient
-from tasks_api import views
 from tasks_api.config import from_env
 from tasks_api.db import get_engine
-from tasks_api.events import Wakeup
+from tasks_api.views import events as event_views
+from tasks_api.wakeups import Wakeup
 
 OPEN = b": open\nretry: 1000\n\n"
 HEARTBEAT = b": heartbeat\n\n"
@@ -115,7 +115,7 @@ def test_resume_by_header_and_query_the_header_wins(make_app: Callable[..., Flas
 def test_a_backlog_is_sent_in_batches_without_waiting(
     make_app: Callable[..., Flask], monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr("tasks_api.events.BATCH", 2)
+    monkeypatch.setattr("tasks_api.views.events.BATCH", 2)
     app = make_app(EVENTS_POLL_SECONDS=5, EVENTS_HEARTBEAT_SECONDS=5, EVENTS_STREAM_SECONDS=5)
     client = app.test_client()
     auth = register(client)
@@ -134,8 +134,8 @@ def test_head_answers_at_once_without_running_the_stream(
     def never(*args: Any) -> None:
         raise AssertionError("HEAD ran the stream")
 
-    monkeypatch.setattr(views, "event_stream", never)
-    monkeypatch.setattr(views, "latest_event_id", never)
+    monkeypatch.setattr(event_views, "event_stream", never)
+    monkeypatch.setattr(event_views, "latest_event_id", never)
     response = client.head("/events", headers=auth)
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/event-stream"

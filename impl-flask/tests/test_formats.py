@@ -6,7 +6,7 @@ import json
 import pytest
 from sqlalchemy import text
 from tasks_api.conditional import expected_versions, none_match
-from tasks_api.errors import ApiProblem
+from tasks_api.errors import ApiError
 from tasks_api.pagination import _b64decode, decode_cursor, encode_cursor
 
 SCOPE = {"list": "tasks", "user": 1, "project": 7, "done": False, "priority": None}
@@ -26,7 +26,7 @@ def test_cursor_round_trip_and_format() -> None:
 )
 def test_cursor_of_another_scope_is_invalid(scope_change: dict) -> None:
     cursor = encode_cursor("k", SCOPE, 42)
-    with pytest.raises(ApiProblem) as raised:
+    with pytest.raises(ApiError) as raised:
         decode_cursor("k", cursor, {**SCOPE, **scope_change})
     assert raised.value.slug == "invalid-cursor"
 
@@ -34,9 +34,9 @@ def test_cursor_of_another_scope_is_invalid(scope_change: dict) -> None:
 def test_cursor_with_another_key_or_tampered_is_invalid() -> None:
     cursor = encode_cursor("k", SCOPE, 42)
     for bad in (cursor + "A", "x" + cursor, cursor.replace(".", "="), cursor.split(".")[0]):
-        with pytest.raises(ApiProblem):
+        with pytest.raises(ApiError):
             decode_cursor("k", bad, SCOPE)
-    with pytest.raises(ApiProblem):
+    with pytest.raises(ApiError):
         decode_cursor("other", cursor, SCOPE)
 
 

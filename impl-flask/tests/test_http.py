@@ -6,8 +6,8 @@ import re
 
 import pytest
 from flask import Flask
-from tasks_api.http import MAX_ID, decimal_up_to
-from tasks_api.middleware import access_log
+from tasks_api.accesslog import access_log
+from tasks_api.routing import MAX_ID, decimal_up_to
 
 JSON = {"Content-Type": "application/json"}
 

@@ -8,7 +8,7 @@ from conftest import register
 from flask import Flask
 from sqlalchemy import text
 from tasks_api import idempotency
-from tasks_api.schemas import timestamp, utc_now
+from tasks_api.clock import now, timestamp
 
 KEY = {"Idempotency-Key": "key-1"}
 BODY = {"name": "p"}
@@ -46,7 +46,7 @@ def test_a_claim_within_its_lease_is_409_with_retry_after(make_app) -> None:
     app: Flask = make_app(IDEMPOTENCY_LEASE_SECONDS=60)
     client = app.test_client()
     auth = register(client)
-    _claim_row(app, timestamp(utc_now()))
+    _claim_row(app, timestamp(now()))
     response = _post(client, auth)
     assert response.status_code == 409
     assert response.json["type"].endswith("/idempotency-in-flight")
@@ -59,7 +59,7 @@ def test_a_stale_claim_is_taken_over_and_the_create_happens_once(make_app) -> No
     client = app.test_client()
     auth = register(client)
     # A worker was killed holding it two minutes ago: past the lease, well within the retention period.
-    _claim_row(app, timestamp(utc_now() - datetime.timedelta(seconds=120)))
+    _claim_row(app, timestamp(now() - datetime.timedelta(seconds=120)))
     first = _post(client, auth)
     assert first.status_code == 201
     assert "Idempotent-Replayed" not in first.headers
@@ -76,17 +76,17 @@ def test_a_request_that_lost_its_claim_rolls_back_its_create(make_app, monkeypat
     app: Flask = make_app(IDEMPOTENCY_LEASE_SECONDS=60)
     client = app.test_client()
     auth = register(client)
-    real_claim = idempotency._claim
+    real_claim = idempotency.claim
 
-    def claim_then_lose_it(session, user_id, key, print_):
-        claim = real_claim(session, user_id, key, print_)
+    def claim_then_lose_it(session, user_id, key):
+        claim = real_claim(session, user_id, key)
         with app.extensions["tasks_api.engine"].begin() as connection:
             connection.execute(
                 text("UPDATE idempotency_keys SET created_at = :now"), {"now": "2999-01-01T00:00:00Z"}
             )
         return claim
 
-    monkeypatch.setattr(idempotency, "_claim", claim_then_lose_it)
+    monkeypatch.setattr(idempotency, "claim", claim_then_lose_it)
     response = _post(client, auth)
     assert response.status_code == 409
     assert response.json["type"].endswith("/idempotency-in-flight")

@@ -1,8 +1,7 @@
-"""GET /events: the caller's changes as Server-Sent Events, read from the outbox table, woken by Redis."""
+"""Tag events: GET /events, the caller's changes as Server-Sent Events from the outbox, woken by Redis."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Iterator, Mapping
@@ -10,14 +9,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from flask import Blueprint, Response, current_app, g, request
 from sqlalchemy import Row, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import Event
-from .outbox import channel
+from ..db import get_session, session_factory
+from ..models import Event
+from ..schemas import resume_after
+from ..security import login_required
+from ..wakeups import REDIS, Wakeup, channel
 
 log = logging.getLogger("tasks_api.events")
+bp = Blueprint("events", __name__)
 
 OPEN = b": open\nretry: 1000\n\n"
 HEARTBEAT = b": heartbeat\n\n"
@@ -72,61 +76,6 @@ def frame(event_id: int, type_: str, data: str) -> bytes:
     return f"id: {event_id}\nevent: {type_}\ndata: {data}\n\n".encode()
 
 
-class Wakeup:
-    """Wait until a Redis message on the user's channel or a timeout; without Redis, just sleep.
-
-    Redis is a signal, never the source of truth: while it fails the stream polls, and it tries to
-    subscribe again every poll interval, so once Redis is back the stream is woken again instead of
-    polling for the rest of its life.
-    """
-
-    def __init__(self, client: redis.Redis | None, name: str, retry_every: float) -> None:
-        self._client = client
-        self._name = name
-        self._retry_every = retry_every
-        self._pubsub: Any = None
-        self._retry_at = 0.0
-        self._subscribe()
-
-    def _subscribe(self) -> None:
-        if self._client is None:
-            return
-        pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-        try:
-            pubsub.subscribe(self._name)
-        except (redis.RedisError, OSError) as exc:
-            log.warning("live events: subscribing to %s failed, polling: %s", self._name, type(exc).__name__)
-            pubsub.close()
-            self._retry_at = time.monotonic() + self._retry_every
-            return
-        self._pubsub = pubsub
-
-    def wait(self, timeout: float) -> None:
-        """Return when a message arrives or after timeout seconds, whichever comes first."""
-        deadline = time.monotonic() + timeout
-        if self._pubsub is None and self._client is not None and time.monotonic() >= self._retry_at:
-            self._subscribe()  # at most once per poll interval, and each attempt is bounded by 0.5 s
-        while self._pubsub is not None and (remaining := deadline - time.monotonic()) > 0:
-            try:
-                # None also comes early for the (ignored) subscribe confirmation: then wait on.
-                if self._pubsub.get_message(timeout=remaining) is not None:
-                    while self._pubsub.get_message(timeout=0.0) is not None:
-                        pass  # a burst of writes: one read of the table serves them all
-                    return
-            except (redis.RedisError, OSError) as exc:
-                log.warning("live events: Redis subscription lost, polling: %s", type(exc).__name__)
-                self.close()
-                self._retry_at = time.monotonic() + self._retry_every
-        time.sleep(max(deadline - time.monotonic(), 0.0))
-
-    def close(self) -> None:
-        """Unsubscribe and give the connection back to the pool."""
-        if self._pubsub is not None:
-            pubsub, self._pubsub = self._pubsub, None
-            with contextlib.suppress(redis.RedisError, OSError):  # the connection may be gone already
-                pubsub.close()
-
-
 # concordance: event-stream
 def event_stream(
     sessions: sessionmaker[Session], user_id: int, after: int, settings: StreamSettings
@@ -166,6 +115,29 @@ def event_stream(
         yield END
     finally:
         wakeup.close()
+
+
+# HEAD listed explicitly: Flask would run the whole GET view (start point, stream) for HEAD; see below.
+@bp.route("/events", methods=["GET", "HEAD"])
+@login_required
+def stream_events() -> Response:
+    """Stream the current user's changes (Server-Sent Events)"""
+    after = resume_after(request.headers, request.args)  # 422 after the 401 of login_required
+    if request.method == "HEAD":
+        # The stream's headers at once, no body. An empty iterator, not b"": Werkzeug would add
+        # Content-Length: 0, which GET (a stream) never sends.
+        return Response(iter(()), headers=HEADERS, content_type=CONTENT_TYPE)
+    user_id = g.caller.user_id
+    if after is None:
+        # The start point is fixed before the first byte: every change committed after the client has the
+        # headers is in its stream.
+        after = latest_event_id(get_session(), user_id)
+    # No stream_with_context: it would keep the request and app contexts alive for the whole stream, and
+    # with them g.db_session and its pooled connection. The generator gets plain values instead; Flask's
+    # teardown closes the request's session as soon as this view has returned the response.
+    settings = StreamSettings.from_config(current_app.config, current_app.extensions[REDIS])
+    stream = event_stream(session_factory(), user_id, after, settings)
+    return Response(stream, headers=HEADERS, content_type=CONTENT_TYPE)
 
 
 # end concordance

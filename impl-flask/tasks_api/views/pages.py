@@ -1,12 +1,14 @@
-"""The pages: /, /docs and /static/<name>, served from WEB_DIR exactly as spec/README.md "Pages" says."""
+"""Tag pages: the live page, /docs and /static/<name>, served from WEB_DIR as spec/README.md "Pages" says."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Response, current_app, send_from_directory
+from flask import Blueprint, Response, current_app, send_from_directory
 
-from .errors import ApiProblem
+from ..errors import ApiError
+
+bp = Blueprint("pages", __name__)
 
 # concordance: pages
 # Werkzeug adds "; charset=utf-8" to these text/* types.
@@ -26,11 +28,29 @@ def send_page(name: str, subdir: str = "", mimetype: str = "text/html") -> Respo
 
 def send_static(name: str) -> Response:
     """web/static/<name>: a .js or .css file, else 404 like an unknown id. The name's pattern (no "/", no
-    leading dot) is the route's own (http.StaticNameConverter): nothing outside static/ is reachable."""
+    leading dot) is the route's own (routing.StaticNameConverter): nothing outside static/ is reachable."""
     mimetype = STATIC_TYPES.get(Path(name).suffix)
     if mimetype is None:
-        raise ApiProblem("not-found", f"No file {name!r} in /static.")
+        raise ApiError("not-found", f"No file {name!r} in /static.")
     return send_page(name, "static", mimetype)
+
+
+@bp.get("/")
+def get_home() -> Response:
+    """The live page (a small browser client of this API)"""
+    return send_page("index.html")
+
+
+@bp.get("/docs")
+def get_docs() -> Response:
+    """This document rendered by Swagger UI (served offline, no outside requests)"""
+    return send_page("docs.html")
+
+
+@bp.get("/static/<static_name:name>")
+def get_static_file(name: str) -> Response:
+    """A file of the pages (script, style sheet, Swagger UI)"""
+    return send_static(name)
 
 
 # end concordance
