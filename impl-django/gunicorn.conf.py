@@ -51,8 +51,10 @@ timeout = 30
 graceful_timeout = 10
 # Idle keep-alive connections are closed after 5 s: reuse for a client's burst, no idle thread hoarding.
 keepalive = 5
-# Our longest request line (a path, a 512-character cursor, three filters) fits well in gunicorn's 4 KiB.
-limit_request_line = 4094
+# The longest request line the spec allows must fit: a 512-character cursor of 4-byte UTF-8 characters is
+# 6 KiB percent-encoded (it is then a 400 invalid-cursor, not a 414), plus the path and three filters.
+# 8190 is gunicorn's largest bounded value (and the Flask and FastAPI ports' setting).
+limit_request_line = 8190
 # No request of this API needs more than a handful of headers; 100 bounds a header flood.
 limit_request_fields = 100
 # One header at most 8 KiB: far above any bearer token or entity-tag list we accept.
@@ -84,6 +86,6 @@ def on_starting(server: Arbiter) -> None:
 
 def worker_exit(server: Arbiter, worker: ThreadWorker) -> None:
     """Write out the access-log lines still queued before the worker ends (SIGTERM included)."""
-    from tasks_api.logqueue import stop_listeners
+    from tasks_api.accesslog import stop_listeners
 
     stop_listeners()

@@ -1,13 +1,18 @@
 """Strong ETags from the version column; If-None-Match (weak comparison) and If-Match (strong)."""
 
+from typing import Any
+
+from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.http import parse_etags
 
-from .errors import ApiError
+from .clock import now
+from .errors import ApiError, not_found
 
 
 # concordance: conditional-get
 def etag(version: int) -> str:
+    """The strong entity tag of a version: the number in quotes."""
     return f'"{version}"'
 
 
@@ -46,8 +51,21 @@ class IfMatch:
 
 
 def precondition_failed(current: int | None = None) -> ApiError:
+    """412: the If-Match did not match (naming the current ETag when it is known)."""
     detail = "If-Match does not match the current ETag"
     return ApiError("precondition-failed", f'{detail} "{current}".' if current else f"{detail}.")
+
+
+def conditional_write(rows: QuerySet[Any], expected: int | None, changes: dict[str, Any]) -> int:
+    """One UPDATE ... SET ..., version = version + 1 WHERE id = :id [AND version = :expected]."""
+    if expected is not None:
+        rows = rows.filter(version=expected)
+    return rows.update(**changes, version=F("version") + 1, updated_at=now())
+
+
+def lost_race(still_there: bool, what: str) -> ApiError:
+    """Zero rows changed: the row vanished (404) or another writer changed its version first (412)."""
+    return precondition_failed() if still_there else not_found(what)
 
 
 # end concordance

@@ -101,6 +101,7 @@ class ValidationFailed(ApiError):
 
 
 def not_found(what: str = "resource") -> ApiError:
+    """404 not-found: the one answer for a missing resource and for one that is not the caller's."""
     return ApiError("not-found", f"No such {what}.")
 
 
@@ -117,7 +118,11 @@ def bad_request(request: Any, exception: Exception) -> HttpResponse:
     """handler400: Django's SuspiciousOperation family (e.g. a Host not in ALLOWED_HOSTS)."""
     if isinstance(exception, RequestDataTooBig):
         return problem_response("payload-too-large", "The body is over 1048576 bytes.")
-    return problem_response("bad-request", "The request is not valid HTTP for this API.")
+    response = problem_response("bad-request", "The request is not valid HTTP for this API.")
+    # A bad Host is raised by CommonMiddleware itself, so this answer never passes its process_response,
+    # which sets Content-Length on every other one: without it gunicorn would send this one chunked.
+    response["Content-Length"] = str(len(response.content))
+    return response
 
 
 def page_not_found(request: Any, exception: Exception) -> HttpResponse:

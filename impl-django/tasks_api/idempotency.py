@@ -1,12 +1,11 @@
-"""Idempotency-Key: claim the key (unique INSERT, or a stale claim taken over), replay, the fenced store."""
+"""Idempotency-Key: claim (unique INSERT, a stale claim taken over), replay, refuse, the fenced store."""
 
 import contextlib
 import hashlib
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import Error as DatabaseError
@@ -14,10 +13,11 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 
 from . import db
+from .clock import now, seconds_until
 from .errors import ApiError, ErrorItem
 from .models import IdempotencyKey, User
 from .schemas import JSON_CONTENT_TYPE
-from .security import invalid_token, parse_timestamp, timestamp, utc_now
+from .security import invalid_token
 
 HEADER = "Idempotency-Key"
 KEY_RE = re.compile(r"[\x21-\x7e]{1,255}")
@@ -62,8 +62,7 @@ def in_flight(claimed_at: str | None) -> ApiError:
     """409 with Retry-After: whole seconds until the claim's lease ends, at least 1."""
     seconds = 1
     if claimed_at is not None:
-        lease_ends = parse_timestamp(claimed_at) + timedelta(seconds=settings.IDEMPOTENCY_LEASE_SECONDS)
-        seconds = max(1, math.ceil((lease_ends - utc_now()).total_seconds()))
+        seconds = max(1, math.ceil(seconds_until(claimed_at) + settings.IDEMPOTENCY_LEASE_SECONDS))
     return ApiError(
         "idempotency-in-flight",
         "A request with this Idempotency-Key is still being processed.",
@@ -71,16 +70,21 @@ def in_flight(claimed_at: str | None) -> ApiError:
     )
 
 
-def claim(user_id: int, key: str, print_: str) -> Claim | HttpResponse:
-    """Own the key (a new claim, or a stale one taken over) or answer for it: replay, 409, or 422."""
+def claim(user_id: int, key: str | None, print_: str) -> Claim | HttpResponse | None:
+    """Own the key (a new claim, or a stale one taken over) or answer for it: replay, 409, or 422.
+
+    None without a key: the create simply runs once.
+    """
+    if key is None:
+        return None
     for _ in range(3):
-        now = utc_now()
+        claimed_at = now()
         try:
             # Its own committed transaction: the unique (user_id, idempotency_key) is the lock that
             # holds across processes, replicas and ports.
             with transaction.atomic():
                 record = IdempotencyKey.objects.create(
-                    user_id=user_id, idempotency_key=key, fingerprint=print_, created_at=timestamp(now)
+                    user_id=user_id, idempotency_key=key, fingerprint=print_, created_at=claimed_at
                 )
             return Claim(record.id, record.created_at)
         except IntegrityError:
@@ -90,8 +94,7 @@ def claim(user_id: int, key: str, print_: str) -> Claim | HttpResponse:
             if not User.objects.filter(id=user_id).exists():
                 raise invalid_token()  # the foreign key failed: the user (and the token) is gone
             continue  # the owner failed and released it a moment ago: claim it again
-        retention = timedelta(seconds=settings.IDEMPOTENCY_RETENTION_SECONDS)
-        if existing.created_at < timestamp(now - retention):
+        if existing.created_at < now(-settings.IDEMPOTENCY_RETENTION_SECONDS):
             # An expired record is deleted when its key is used again.
             IdempotencyKey.objects.filter(id=existing.id, created_at=existing.created_at).delete()
             continue
@@ -99,18 +102,38 @@ def claim(user_id: int, key: str, print_: str) -> Claim | HttpResponse:
             raise ApiError("idempotency-key-reused", "This Idempotency-Key was used for a different request.")
         if existing.status is not None:
             return replay(existing)
-        lease = timedelta(seconds=settings.IDEMPOTENCY_LEASE_SECONDS)
-        if existing.created_at > timestamp(now - lease):
+        if existing.created_at > now(-settings.IDEMPOTENCY_LEASE_SECONDS):
             raise in_flight(existing.created_at)
         # A stale claim: its owner died or lost the database. One conditional UPDATE takes it over; of
         # several retries only the one whose UPDATE changes the row owns it, the others see a fresh lease.
         with transaction.atomic():
             taken = IdempotencyKey.objects.filter(
                 id=existing.id, status__isnull=True, created_at=existing.created_at
-            ).update(created_at=timestamp(now))
+            ).update(created_at=claimed_at)
         if taken:
-            return Claim(existing.id, timestamp(now))
+            return Claim(existing.id, claimed_at)
     raise in_flight(None)
+
+
+def store(owned: Claim | None, response: HttpResponse) -> None:
+    """Store the response with the create, in its transaction; 409 (rolling it back) if the key was lost.
+
+    The record and the resource exist together or not at all. Fenced by the claim's time: if this
+    request outlived its lease and another took the key over, nothing is stored and raising rolls the
+    create back, so it happens exactly once.
+    """
+    if owned is None:
+        return
+    stored = IdempotencyKey.objects.filter(
+        id=owned.id, status__isnull=True, created_at=owned.claimed_at
+    ).update(
+        status=response.status_code,
+        response_body=response.content.decode("utf-8"),
+        location=response.get("Location"),
+        etag=response.get("ETag"),
+    )
+    if not stored:
+        raise in_flight(now())
 
 
 def release(owned: Claim) -> None:
@@ -118,38 +141,17 @@ def release(owned: Claim) -> None:
     IdempotencyKey.objects.filter(id=owned.id, status__isnull=True, created_at=owned.claimed_at).delete()
 
 
-def run(
-    request: HttpRequest, user_id: int, key: str | None, body: bytes, create: Callable[[], HttpResponse]
-) -> HttpResponse:
-    """Perform a create once per key: the response is stored, fenced, in the create's own transaction."""
-    if key is None:
-        with transaction.atomic():
-            return create()
-    owned = claim(user_id, key, fingerprint(request, body))
-    if isinstance(owned, HttpResponse):
-        return owned
+@contextlib.contextmanager
+def released_on_failure(owned: Claim | None) -> Iterator[None]:
+    """Around the create's transaction: a create that was refused releases its claim, so a retry runs.
+
+    Entered before atomic(), so the release runs after the rollback. Not when the database itself
+    failed: the release would wait on it a second time, and the lease frees the key for the retry anyway.
+    """
     try:
-        with transaction.atomic():
-            response = create()
-            # The record and the resource exist together or not at all. Fenced by the claim's time: if
-            # this request outlived its lease and another took the key over, nothing is stored and
-            # raising rolls the create back, so it happens exactly once.
-            stored = IdempotencyKey.objects.filter(
-                id=owned.id, status__isnull=True, created_at=owned.claimed_at
-            ).update(
-                status=response.status_code,
-                response_body=response.content.decode("utf-8"),
-                location=response.get("Location"),
-                etag=response.get("ETag"),
-            )
-            if not stored:
-                raise in_flight(timestamp())
-            return response
+        yield
     except Exception as exc:
-        # The create was refused (e.g. the project vanished): release the key so a retry runs again.
-        # Not when the database itself failed: the release would wait on it a second time, and the
-        # lease frees the key for the retry anyway.
-        if db.unavailable(exc) is None:
+        if owned is not None and db.unavailable(exc) is None:
             with contextlib.suppress(DatabaseError):
                 release(owned)
         raise

@@ -2,14 +2,13 @@
 
 import hashlib
 import math
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
 
+from .clock import now, seconds_until
 from .errors import ApiError
 from .models import LoginFailure
-from .security import parse_timestamp, timestamp, utc_now
 
 
 # concordance: login-limit
@@ -27,7 +26,7 @@ def check(email: str) -> None:
     row = LoginFailure.objects.filter(email_hash=email_hash(email)).first()
     if row is None or row.failures < settings.LOGIN_MAX_FAILURES:
         return
-    seconds = math.ceil((parse_timestamp(row.window_ends) - utc_now()).total_seconds())
+    seconds = math.ceil(seconds_until(row.window_ends))
     if seconds <= 0:
         return  # the window is over: the next failure opens a new one
     raise ApiError(
@@ -50,10 +49,10 @@ ON CONFLICT (email_hash) DO UPDATE SET
 
 def record_failure(email: str) -> None:
     """Count one failure; the first (or the first after window_ends) opens a new window."""
-    now = utc_now()
-    window_ends = timestamp(now + timedelta(seconds=settings.LOGIN_WINDOW_SECONDS))
+    current = now()
+    window_ends = now(settings.LOGIN_WINDOW_SECONDS)
     with connection.cursor() as cursor:
-        cursor.execute(RECORD_FAILURE, [email_hash(email), window_ends, timestamp(now), timestamp(now)])
+        cursor.execute(RECORD_FAILURE, [email_hash(email), window_ends, current, current])
 
 
 def clear(email: str) -> None:

@@ -1,4 +1,4 @@
-"""Request ids and the JSON access log, CORS, HEAD/Content-Length framing, and ApiError to problem+json."""
+"""Request ids and the JSON access log, CORS, what framing and Host need beyond CommonMiddleware, problems."""
 
 import contextlib
 import json
@@ -7,7 +7,6 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
 from . import db
+from .clock import log_time
 from .errors import CLOSE, ApiError, problem_response, service_unavailable
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
@@ -46,7 +46,7 @@ class RequestIdMiddleware:
         access_log.info(
             json.dumps(
                 {
-                    "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                    "time": log_time(),
                     "method": request.method,
                     "path": request.path,
                     "status": response.status_code,
@@ -61,19 +61,20 @@ class RequestIdMiddleware:
 # end concordance
 
 
-class AllowedHostsMiddleware:
-    """Enforce Host: present on HTTP/1.1 (RFC 9112 3.2), well-formed, single, and in ALLOWED_HOSTS."""
+class HostRequiredMiddleware:
+    """400 for an HTTP/1.1 request without Host (RFC 9112 3.2), which CommonMiddleware lets through.
+
+    CommonMiddleware (above this one) validates a Host that is there, through get_host(): malformed, two
+    of them (the server joins them with a comma), or not in ALLOWED_HOSTS is DisallowedHost, a 400. A
+    missing Host it does not notice: get_host() falls back to SERVER_NAME (the bind address) and passes.
+    """
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if "HTTP_HOST" not in request.META and request.META.get("SERVER_PROTOCOL") == "HTTP/1.1":
-            # Without Host, Django's get_host() falls back to SERVER_NAME (the bind address) and passes.
             return problem_response("bad-request", "An HTTP/1.1 request must carry a Host header.")
-        # Django checks Host only in get_host(), which nothing else here calls. A malformed Host, or two
-        # (the server joins them with a comma), raises DisallowedHost -> handler400 -> 400 bad-request.
-        request.get_host()
         return self.get_response(request)
 
 
@@ -123,7 +124,11 @@ class CorsMiddleware:
 
 
 class FramingMiddleware:
-    """Content-Length on every body; HEAD gets GET's headers and no body; 204/304 carry no Content-Type."""
+    """What CommonMiddleware's Content-Length leaves to do: HEAD without a body, 204/304 without either.
+
+    Outside CommonMiddleware, so the length it sets is GET's; Django's WSGIHandler sends a HEAD's body
+    and gives every response, even one that has no body, a text/html Content-Type.
+    """
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
@@ -133,10 +138,9 @@ class FramingMiddleware:
         if response.streaming:
             return response
         if response.status_code in (204, 304):
-            # Django gives every HttpResponse a text/html Content-Type, even one without a body.
+            # A 204 must not carry Content-Length (RFC 9110 8.6), and a 304's would have to be GET's.
             del response["Content-Type"]
-        else:
-            response["Content-Length"] = str(len(response.content))
+            del response["Content-Length"]
         if request.method == "HEAD":
             # The server must not send a body for HEAD; the Content-Length stays GET's.
             response.content = b""

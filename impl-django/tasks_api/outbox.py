@@ -1,41 +1,16 @@
-"""The live-events outbox: the event row in the change's transaction, pruning, the publish on commit."""
+"""The live-events outbox: record_event() in the change's transaction, pruning, the publish on commit."""
 
 import functools
 import json
-import logging
-from datetime import timedelta
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.db import transaction
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
+from .clock import now
 from .models import Event, User
-from .security import invalid_token, timestamp, utc_now
-
-log = logging.getLogger("tasks_api.events")
-
-
-def channel(user_id: int) -> str:
-    """The Redis channel that wakes one user's streams (the same name in every port)."""
-    return f"tasks-api:events:{user_id}"
-
-
-@functools.cache
-def redis_client() -> redis.Redis | None:
-    """One client per process (redis-py's pool is thread-safe); None without REDIS_URL.
-
-    0.5 s connect and socket timeouts and no retry: a hung or unreachable Redis delays a write (or a
-    stream's start) by half a second at most. redis-py 6+ retries three times with backoff by default,
-    which would turn one hung call into seconds: Retry(NoBackoff(), 0) overrides it, visibly.
-    """
-    if not settings.REDIS_URL:
-        return None
-    return redis.Redis.from_url(
-        settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5, retry=Retry(NoBackoff(), 0)
-    )
+from .security import invalid_token
+from .wakeups import publish
 
 
 def compact(payload: dict[str, Any]) -> str:
@@ -70,23 +45,11 @@ def lock_owner(user_id: int) -> None:
 
 def record_event(user_id: int, type_: str, data: str) -> None:
     """Insert the event in the caller's transaction, prune the user's old events, publish on commit."""
-    now = utc_now()
-    cutoff = timestamp(now - timedelta(seconds=settings.EVENTS_RETENTION_SECONDS))
+    cutoff = now(-settings.EVENTS_RETENTION_SECONDS)
     Event.objects.filter(user_id=user_id, created_at__lt=cutoff).delete()
-    event = Event.objects.create(user_id=user_id, type=type_, data=data, created_at=timestamp(now))
+    event = Event.objects.create(user_id=user_id, type=type_, data=data, created_at=now())
     # on_commit: a stream woken now finds the row; a rollback forgets the callback, so nothing is announced.
     transaction.on_commit(functools.partial(publish, user_id, event.id))
-
-
-def publish(user_id: int, event_id: int) -> None:
-    """Wake the user's streams on every replica. Redis is only a signal: a failure is logged, not raised."""
-    client = redis_client()
-    if client is None:
-        return
-    try:
-        client.publish(channel(user_id), str(event_id))
-    except (redis.RedisError, OSError) as exc:
-        log.warning("live events: publishing event %s to Redis failed: %s", event_id, type(exc).__name__)
 
 
 # end concordance

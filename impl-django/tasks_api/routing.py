@@ -1,4 +1,4 @@
-"""One Django view per path that dispatches on the method: OPTIONS 204, HEAD as GET, 405 with Allow."""
+"""Routing the spec's way: path ids (1..MAX_ID) as converters; per path OPTIONS, HEAD, 405 + Allow."""
 
 from collections.abc import Callable
 from typing import Any
@@ -9,10 +9,44 @@ from .errors import ApiError
 
 View = Callable[..., HttpResponse]
 
+# The largest id in a path or a body: 2^53-1, the largest integer every JSON client reads exactly.
+MAX_ID = 2**53 - 1
+
 # The canonical order of the Allow header (spec/README.md); clients must not depend on it.
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # The patch formats a path that serves PATCH accepts (RFC 5789 3.1), on OPTIONS and on a PATCH's 415.
 ACCEPT_PATCH = "application/json, application/merge-patch+json"
+
+
+class IdConverter:
+    """A decimal id without sign or leading zeros, 1 to 2^53-1; anything else matches no route (404)."""
+
+    regex = "[1-9][0-9]{0,15}"
+
+    def to_python(self, value: str) -> int:
+        """The id, or ValueError (no match) above MAX_ID."""
+        number = int(value)
+        if number > MAX_ID:
+            raise ValueError(value)  # Django reads ValueError as "this pattern does not match"
+        return number
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+class StaticNameConverter:
+    """A file name of web/static/: no "/", no leading dot, at most 128 characters.
+
+    Anything else matches no route at all (404 for every method, OPTIONS included), like a malformed id.
+    """
+
+    regex = "[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
 
 
 # concordance: routing

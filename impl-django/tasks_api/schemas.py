@@ -1,4 +1,4 @@
-"""Request bodies and query parameters checked against spec/openapi.yaml, and resources as JSON."""
+"""Request members and query parameters checked against spec/openapi.yaml, and resources as JSON."""
 
 import json
 import re
@@ -6,18 +6,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, UnreadablePostError
+from django.http import HttpRequest, HttpResponse
 
-from .errors import CLOSE, MAX_ERRORS, ApiError, ErrorItem
+from .errors import MAX_ERRORS, ErrorItem
 from .models import Project, Task, User
+from .routing import MAX_ID
 
-MAX_BODY_BYTES = 1_048_576
-# Arrays and objects nested deeper than this are 400 malformed-json (RFC 8259 section 9 allows a limit).
-MAX_DEPTH = 32
-MAX_ID = 2**53 - 1
+# Integer text longer than this is refused before it is converted: 20 digits hold every id (16) and
+# limit (3) of the spec, and int() of a long digit string costs time quadratic in its length.
+MAX_INTEGER_DIGITS = 20
 PRIORITIES = ("low", "normal", "high")
 JSON_CONTENT_TYPE = "application/json"
-MERGE_PATCH_CONTENT_TYPE = "application/merge-patch+json"
 
 # The WHATWG HTML "valid e-mail address", exactly the pattern in openapi.yaml (ASCII only).
 EMAIL_RE = re.compile(
@@ -26,134 +25,6 @@ EMAIL_RE = re.compile(
 )
 DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 LIMIT_RE = re.compile(r"[0-9]{1,3}")
-
-
-# --- the request body: 413, then 415, then 400 (spec/README.md "Order of checks", step 3) ---
-
-
-def _read_chunked(stream: Any) -> bytes:
-    """The next piece of a chunked body; 400 when the chunks are malformed (a bad size, a missing
-    terminator, a last chunk cut short). Each server raises its own parser error (gunicorn's
-    InvalidChunkSize, ChunkMissingTerminator, NoMoreData...), so any failure here is the client's."""
-    try:
-        return stream.read(65536)
-    except Exception:
-        raise ApiError("bad-request", "The chunked body is malformed.", headers=CLOSE) from None
-
-
-# concordance: body-limits
-def read_body(request: HttpRequest) -> bytes:
-    """The raw body, at most 1 MiB: a declared length over it is refused before reading anything."""
-    if "CONTENT_LENGTH" not in request.META:
-        # A chunked body has no Content-Length, and Django sizes request.body by it (it would read
-        # nothing). PEP 3333's wsgi.input_terminated (gunicorn sets it) promises an end of file, so read
-        # the server's decoded stream ourselves, and stop as soon as it passes 1 MiB.
-        if not request.META.get("wsgi.input_terminated"):
-            return b""
-        stream = request.META["wsgi.input"]
-        body = bytearray()
-        while piece := _read_chunked(stream):
-            body += piece
-            if len(body) > MAX_BODY_BYTES:
-                raise ApiError(
-                    "payload-too-large", f"The body is over {MAX_BODY_BYTES} bytes.", headers=CLOSE
-                )
-        return bytes(body)
-    declared = request.META["CONTENT_LENGTH"]
-    if not declared.isdigit() or not declared.isascii():
-        raise ApiError("bad-request", "Content-Length is not a number.")
-    if int(declared) > MAX_BODY_BYTES:
-        # Refused unread: the bytes that follow cannot be framed, so the connection must close.
-        raise ApiError("payload-too-large", f"The body is over {MAX_BODY_BYTES} bytes.", headers=CLOSE)
-    try:
-        body = request.body  # Django reads exactly CONTENT_LENGTH bytes, or fewer if the client stops
-    except UnreadablePostError:
-        raise ApiError("bad-request", "The body could not be read.") from None
-    if len(body) < int(declared):
-        # The client stopped sending: never treat a truncated body as a request.
-        raise ApiError("bad-request", f"The body ended after {len(body)} of {declared} bytes.")
-    return body
-
-
-# end concordance
-
-
-def media_type(request: HttpRequest) -> str:
-    return request.META.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _parse_int(digits: str) -> int:
-    # Python refuses int() of more than 4300 digits (a denial-of-service guard), which json would report
-    # as a syntax error; the number is valid JSON, only out of every range here: clamp it, so it is a 422.
-    if len(digits) > 100:
-        return -(10**100) if digits.startswith("-") else 10**100
-    return int(digits)
-
-
-def _shape_problem(document: Any) -> str | None:
-    """Nesting deeper than MAX_DEPTH, or a string with an unpaired surrogate escape; None if neither.
-
-    An explicit stack, not recursion: a deeply nested document must not exhaust Python's stack.
-    """
-    stack: list[tuple[Any, int]] = [(document, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return "The body holds an unpaired surrogate escape."
-        elif isinstance(item, dict | list):
-            if depth == MAX_DEPTH:
-                return f"The body nests arrays and objects deeper than {MAX_DEPTH}."
-            members = [*item.keys(), *item.values()] if isinstance(item, dict) else item
-            stack.extend((member, depth + 1) for member in members)
-    return None
-
-
-def parse_json(body: bytes) -> Any:
-    """RFC 8259 JSON text in UTF-8, at most 32 levels deep, or 400 malformed-json."""
-    try:
-        # Decode first: json.loads(bytes) would also accept UTF-16 and UTF-32.
-        text = body.decode("utf-8")
-        # json's C scanner recurses per level and stops at Python's recursion limit (RecursionError,
-        # caught below); a 1 MiB "[[[[..." is refused there, well before it could cost the stack.
-        document = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ApiError("malformed-json", f"The body is not JSON text in UTF-8: {exc}") from None
-    problem = _shape_problem(document)
-    if problem:
-        raise ApiError("malformed-json", problem)
-    return document
-
-
-# concordance: body-limits
-def read_json(request: HttpRequest, *, merge_patch: bool = False) -> tuple[Any, bytes]:
-    """The parsed body and its raw bytes, after the 413, 415 and 400 checks in that order."""
-    accepted = (JSON_CONTENT_TYPE, MERGE_PATCH_CONTENT_TYPE) if merge_patch else (JSON_CONTENT_TYPE,)
-    # A PATCH's 415 names the patch formats (RFC 5789 3.1), as the path's OPTIONS does.
-    unsupported = ApiError(
-        "unsupported-media-type",
-        f"Send the body as {' or '.join(accepted)}.",
-        headers={"Accept-Patch": ", ".join(accepted)} if merge_patch else None,
-    )
-    declared = request.META.get("CONTENT_LENGTH", "")
-    if media_type(request) not in accepted:
-        if declared.isascii() and declared.isdigit() and int(declared) <= MAX_BODY_BYTES:
-            # The declared length rules the 413 out: refuse unread, so a client that sent
-            # Expect: 100-continue gets its 415 at once instead of sending a body for nothing.
-            raise unsupported
-        read_body(request)  # a 413 (or a broken body) comes first
-        raise unsupported
-    body = read_body(request)
-    return parse_json(body), body
-
-
-# end concordance
 
 
 # --- body members ---
@@ -326,11 +197,18 @@ def list_params(request: HttpRequest, *, filters: bool) -> tuple[ListParams, lis
 
 
 def to_json(data: Any) -> bytes:
+    """The body of a JSON response."""
     # Compact UTF-8 (spec/README.md, "Media types"): the same state is the same bytes in every port.
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def no_content() -> HttpResponse:
+    """204: done, nothing to say (FramingMiddleware drops the Content-Type Django gives it)."""
+    return HttpResponse(status=204)
+
+
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
+    """A JSON response with the given status and headers."""
     # Exactly "application/json": JSON is UTF-8 by definition, so no charset parameter.
     response = HttpResponse(to_json(data), status=status, content_type=JSON_CONTENT_TYPE)
     for name, value in (headers or {}).items():

@@ -1,4 +1,4 @@
-"""Argon2id password hashes, bearer tokens (random, stored as SHA-256) and the current-user lookup."""
+"""Passwords (argon2id, capped per process; DUMMY_HASH for unknown users), bearer tokens, the Caller."""
 
 import hashlib
 import re
@@ -6,7 +6,7 @@ import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -14,31 +14,20 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from django.conf import settings
 from django.http import HttpRequest
 
+from .clock import now
 from .errors import ApiError, service_unavailable
-from .models import Token, User
+from .models import Token
 
 # concordance: password-hashing
 # The OWASP baseline fixed by spec/README.md. Django's own hashers write "argon2$argon2id$...", not the
 # bare PHC string every other port reads, so argon2-cffi is used directly.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, salt_len=16)
+# Verified for an unknown email, so that a login for it costs what one for a known email costs.
+DUMMY_HASH = HASHER.hash("no user has this password")
 
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 WWW_AUTHENTICATE = 'Bearer realm="tasks"'
 WWW_AUTHENTICATE_INVALID = 'Bearer realm="tasks", error="invalid_token"'
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def timestamp(moment: datetime | None = None) -> str:
-    """The wire and column format: RFC 3339, UTC, whole seconds, "Z"."""
-    return (moment or utc_now()).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_timestamp(text: str) -> datetime:
-    """The column format back to an aware datetime."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 # end concordance
@@ -73,22 +62,17 @@ def hashing_slot() -> Iterator[None]:
 
 # concordance: password-hashing
 def hash_password(password: str) -> str:
+    """The PHC string of a new password, within a hashing slot."""
     with hashing_slot():
         return HASHER.hash(password)
 
 
-@cache
-def _dummy_hash() -> str:
-    # Made once per process; verifying against it costs what a real verification costs.
-    return HASHER.hash("dummy password that never matches anything")
-
-
 def verify_password(password_hash: str | None, password: str) -> bool:
-    """Check a password; with no user (None) still spend one verification so timing leaks nothing."""
+    """Whether `password` matches; None (an unknown email) spends a verification of DUMMY_HASH: False."""
     with hashing_slot():
         try:
             # argon2-cffi reads the variant and parameters from the PHC string, so raised costs verify.
-            HASHER.verify(password_hash or _dummy_hash(), password)
+            HASHER.verify(password_hash or DUMMY_HASH, password)
         except (VerificationError, InvalidHashError):
             return False
     return password_hash is not None
@@ -104,16 +88,16 @@ def new_token() -> str:
 
 
 def token_hash(token: str) -> str:
+    """The stored form of a token: the lowercase hex SHA-256 of its text."""
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
-def issue_token(user: User) -> tuple[str, str]:
-    """Store the hash of a new token for user; return (token, expires_at)."""
-    now = utc_now()
-    expires_at = timestamp(now + timedelta(seconds=settings.TOKEN_TTL_SECONDS))
+def issue_token(user_id: int) -> tuple[str, str]:
+    """Store the hash of a new token for the user; return (token, expires_at)."""
+    expires_at = now(settings.TOKEN_TTL_SECONDS)
     token = new_token()
     Token.objects.create(
-        user=user, token_hash=token_hash(token), created_at=timestamp(now), expires_at=expires_at
+        user_id=user_id, token_hash=token_hash(token), created_at=now(), expires_at=expires_at
     )
     return token, expires_at
 
@@ -143,6 +127,7 @@ def bearer_token(request: HttpRequest) -> str:
 
 
 def invalid_token() -> ApiError:
+    """401 invalid-token: unknown, expired or revoked, with the challenge that says so."""
     return ApiError(
         "invalid-token",
         "The token is unknown, expired or revoked.",
@@ -150,18 +135,26 @@ def invalid_token() -> ApiError:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated caller: whose request it is, and by which token (log-out revokes that one)."""
+
+    user_id: int
+    token_id: int
+
+
 # concordance: bearer-auth
-def authenticate(request: HttpRequest) -> User:
-    """The user of the request's bearer token (looked up in the database on every request), or 401."""
+def authenticate(request: HttpRequest) -> Caller:
+    """The caller of the request's bearer token (looked up in the database on every request), or 401."""
     token = bearer_token(request)
     row = (
-        Token.objects.select_related("user")
-        .filter(token_hash=token_hash(token), expires_at__gt=timestamp())
+        Token.objects.filter(token_hash=token_hash(token), expires_at__gt=now())
+        .values_list("user_id", "id")
         .first()
     )
     if row is None:
         raise invalid_token()
-    return row.user
+    return Caller(*row)
 
 
 # end concordance

@@ -151,9 +151,12 @@ class WatchedDatabaseWrapper:
         return usable
 
     def close_if_health_check_failed(self) -> None:
-        """Django closes a connection that fails its health check and connects again at once. When
-        the check failed because the database did not answer, connecting would wait a second budget
-        (connect_timeout) in the same request: answer 503 now instead."""
+        """Django's health-check close, but 503 at once when the check was cut for not answering.
+
+        Django closes a connection that fails its health check and connects again at once. When the
+        check failed because the database did not answer, connecting would wait a second budget
+        (connect_timeout) in the same request: answer 503 now instead.
+        """
         self.health_check_cut = False
         super().close_if_health_check_failed()  # type: ignore[misc]
         if self.health_check_cut:

@@ -4,8 +4,11 @@ import json
 import logging
 
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse
 from django.test import RequestFactory
-from tasks_api import errors, views
+from tasks_api import errors
+from tasks_api.middleware import HostRequiredMiddleware
+from tasks_api.views import operations
 
 
 def _problem(response, slug, status):
@@ -32,7 +35,7 @@ def test_unhandled_exception_is_a_500_problem_without_traceback(client, monkeypa
     def boom(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(views, "json_response", boom)
+    monkeypatch.setattr(operations, "json_response", boom)
     with caplog.at_level(logging.ERROR, logger="django.request"):
         response = client.get("/healthz")
     body = _problem(response, "internal-error", 500)
@@ -42,7 +45,20 @@ def test_unhandled_exception_is_a_500_problem_without_traceback(client, monkeypa
 
 
 def test_host_outside_allowed_hosts_is_a_400_problem(client):
-    _problem(client.get("/healthz", HTTP_HOST="evil.example"), "bad-request", 400)
+    response = client.get("/healthz", HTTP_HOST="evil.example")
+    _problem(response, "bad-request", 400)
+    # CommonMiddleware raised it, so its process_response never set the length: handler400 does.
+    assert response["Content-Length"] == str(len(response.content))
+
+
+def test_an_http_1_1_request_without_host_is_a_400_problem():
+    # CommonMiddleware's get_host() would fall back to SERVER_NAME and pass it; HostRequiredMiddleware not.
+    request = RequestFactory().get("/healthz", SERVER_PROTOCOL="HTTP/1.1")
+    request.META.pop("HTTP_HOST", None)  # RequestFactory sends none; a bare socket can do the same
+    served = HostRequiredMiddleware(lambda r: HttpResponse("served"))
+    _problem(served(request), "bad-request", 400)
+    request.META["SERVER_PROTOCOL"] = "HTTP/1.0"  # HTTP/1.0 has no Host requirement
+    assert served(request).content == b"served"
 
 
 def test_handler400_maps_request_data_too_big_to_413():
@@ -60,6 +76,12 @@ def test_head_has_the_get_headers_and_no_body(client):
 def test_no_content_responses_have_no_content_type(client):
     response = client.options("/projects")
     assert response.status_code == 204 and "Content-Type" not in response
+    assert "Content-Length" not in response  # CommonMiddleware sets one; a 204 must not carry it
+
+
+def test_every_other_response_has_its_content_length(client):
+    response = client.get("/healthz")
+    assert response["Content-Length"] == str(len(response.content))
 
 
 def test_access_log_is_one_json_line_with_the_request_id(client, caplog):

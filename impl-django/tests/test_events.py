@@ -7,7 +7,7 @@ import pytest
 import redis
 from django.test import override_settings
 from tasks_api.models import Event
-from tasks_api.outbox import channel, redis_client
+from tasks_api.wakeups import channel, redis_client
 
 JSON = "application/json"
 PATCH = "application/merge-patch+json"

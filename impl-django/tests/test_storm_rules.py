@@ -3,15 +3,14 @@
 import json
 import threading
 import uuid
-from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test import override_settings
-from tasks_api import idempotency, login_limit, outbox, security
+from tasks_api import idempotency, login_limit, security, wakeups
+from tasks_api.clock import now
 from tasks_api.errors import ApiError
 from tasks_api.models import IdempotencyKey, LoginFailure, Project
-from tasks_api.security import timestamp, utc_now
 
 
 def _post_project(client, token, key, name="p"):
@@ -36,7 +35,7 @@ def _stale_claim(client, token, key, age_seconds):
         user_id=_user_id(client, token),
         idempotency_key=key,
         fingerprint=fingerprint,
-        created_at=timestamp(utc_now() - timedelta(seconds=age_seconds)),
+        created_at=now(-age_seconds),
     )
 
 
@@ -68,9 +67,7 @@ def test_the_fenced_store_rolls_the_create_back_when_the_claim_was_taken_over(
 
     def claim_then_lose_it(user, key, print_):
         owned = real_claim(user, key, print_)
-        IdempotencyKey.objects.filter(id=owned.id).update(
-            created_at=timestamp(utc_now() + timedelta(seconds=1))
-        )
+        IdempotencyKey.objects.filter(id=owned.id).update(created_at=now(1))
         return owned
 
     monkeypatch.setattr(idempotency, "claim", claim_then_lose_it)
@@ -85,10 +82,10 @@ def test_the_fenced_store_rolls_the_create_back_when_the_claim_was_taken_over(
 def test_takeover_is_one_conditional_update(client, user_token):
     claim = _stale_claim(client, user_token, "k-race", age_seconds=120)
     seen = claim.created_at
-    now = timestamp()
+    current = now()
     rows = IdempotencyKey.objects.filter(id=claim.id, status__isnull=True, created_at=seen)
-    assert rows.update(created_at=now) == 1
-    assert rows.update(created_at=now) == 0  # the second taker sees the row changed: 409
+    assert rows.update(created_at=current) == 1
+    assert rows.update(created_at=current) == 0  # the second taker sees the row changed: 409
 
 
 def _login(client, email, password):
@@ -123,7 +120,7 @@ def test_a_success_clears_the_count_and_an_expired_window_starts_again(client):
     login_limit.record_failure(email)
     with pytest.raises(ApiError):
         login_limit.check(email)
-    LoginFailure.objects.filter(email_hash=login_limit.email_hash(email)).update(window_ends=timestamp())
+    LoginFailure.objects.filter(email_hash=login_limit.email_hash(email)).update(window_ends=now())
     login_limit.check(email)  # the window is over
     login_limit.record_failure(email)  # a failure after window_ends opens a new window with 1
     assert LoginFailure.objects.get(email_hash=login_limit.email_hash(email)).failures == 1
@@ -189,15 +186,15 @@ def test_errors_are_capped_at_20_and_member_names_are_data(client, user_token):
 
 @override_settings(REDIS_URL="redis://127.0.0.1:1/0")
 def test_redis_calls_have_short_timeouts_and_no_retry():
-    outbox.redis_client.cache_clear()
+    wakeups.redis_client.cache_clear()
     try:
-        client = outbox.redis_client()
+        client = wakeups.redis_client()
         kwargs = client.connection_pool.connection_kwargs
         assert kwargs["socket_connect_timeout"] == 0.5 and kwargs["socket_timeout"] == 0.5
         assert client.get_retry()._retries == 0
-        outbox.publish(1, 1)  # refused: logged and ignored
+        wakeups.publish(1, 1)  # refused: logged and ignored
     finally:
-        outbox.redis_client.cache_clear()
+        wakeups.redis_client.cache_clear()
 
 
 class _FlakyRedis:
@@ -226,11 +223,9 @@ class _FlakyRedis:
 
 @override_settings(EVENTS_POLL_SECONDS=0.05)
 def test_a_stream_resubscribes_once_redis_is_back(monkeypatch):
-    from tasks_api import events
-
     fake = _FlakyRedis()
-    monkeypatch.setattr(events, "redis_client", lambda: fake)
-    wakeup = events.Wakeup(1)
+    monkeypatch.setattr(wakeups, "redis_client", lambda: fake)
+    wakeup = wakeups.Wakeup(1)
     assert wakeup.pubsub is None  # Redis down: polling
     wakeup.wait(0.06)
     fake.up = True

@@ -3,10 +3,11 @@
 import io
 
 import pytest
+from tasks_api.body import parse_json
 from tasks_api.errors import ApiError
 from tasks_api.middleware import drain_unread_body
 from tasks_api.pagination import decode_cursor, encode_cursor
-from tasks_api.schemas import TASK_PATCH, parse_json, validate
+from tasks_api.schemas import MAX_INTEGER_DIGITS, TASK_PATCH, validate
 
 BOUND = {"list": "tasks", "user": 1, "project": 2, "done": True, "priority": None}
 
@@ -41,6 +42,13 @@ def test_huge_integers_are_valid_json_but_invalid_members():
     assert problems == [{"pointer": "/project_id", "detail": "must be an integer from 1 to 9007199254740991"}]
 
 
+def test_integer_text_longer_than_max_integer_digits_is_not_converted():
+    assert MAX_INTEGER_DIGITS == 20
+    assert parse_json(b"-" + b"1" * 20) == -int("1" * 20)  # 20 digits: converted as it is
+    assert parse_json(b"1" * 21) == 10**MAX_INTEGER_DIGITS  # 21: one past every range, unconverted
+    assert parse_json(b"-" + b"1" * 21) == -(10**MAX_INTEGER_DIGITS)
+
+
 class _Socket:
     """What the drain needs of gunicorn's socket: a timeout it can set and put back."""
 
@@ -72,3 +80,25 @@ def test_drain_never_reads_without_a_socket_to_bound_it():
     stream = io.BytesIO(b"x" * 300_000)
     drain_unread_body({"wsgi.input": stream, "CONTENT_LENGTH": "300000"})
     assert len(stream.read()) == 300_000
+
+
+def test_config_parses_each_kind_once_and_refuses_bad_values_at_start_up(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+    from tasks_api import config
+
+    monkeypatch.setenv("X_COUNT", "7")
+    monkeypatch.setenv("X_WAIT", "0.5")
+    monkeypatch.setenv("X_NAMES", " a, ,b ")
+    assert (config.integer("X_COUNT", 1), config.seconds("X_WAIT", 1), config.names("X_NAMES")) == (
+        7,
+        0.5,
+        ["a", "b"],
+    )
+    assert config.integer("X_UNSET", 3) == 3
+    for bad in ("0", "-1", "1.5", "many"):
+        monkeypatch.setenv("X_COUNT", bad)
+        with pytest.raises(ImproperlyConfigured, match="X_COUNT"):
+            config.integer("X_COUNT", 1)
+    monkeypatch.setenv("X_WAIT", "nan")
+    with pytest.raises(ImproperlyConfigured, match="X_WAIT"):
+        config.seconds("X_WAIT", 1)

@@ -6,7 +6,10 @@ from tasks_api.watchdog import WatchedDatabaseWrapper, shut_socket
 
 
 class DatabaseWrapper(WatchedDatabaseWrapper, base.DatabaseWrapper):
-    """The subclassing Django documents for changing a built-in backend ("Subclassing the built-in
-    database backends"): statement_timeout cannot fire on a frozen server, the watchdog can."""
+    """Django's PostgreSQL backend with the watchdog: statement_timeout cannot fire on a frozen server.
+
+    The subclassing Django documents for changing a built-in backend ("Subclassing the built-in
+    database backends").
+    """
 
     cut_connection = staticmethod(shut_socket)

@@ -6,7 +6,10 @@ from tasks_api.watchdog import WatchedDatabaseWrapper, interrupt
 
 
 class DatabaseWrapper(WatchedDatabaseWrapper, base.DatabaseWrapper):
-    """Lock waits are bounded by busy_timeout (the budget; sqlite3_interrupt does not end a busy wait);
-    the watchdog bounds the rest, a statement that runs (scans, sorts) longer than the budget."""
+    """Django's SQLite backend with the watchdog, for a statement that runs longer than the budget.
+
+    Lock waits are bounded by busy_timeout (the budget; sqlite3_interrupt does not end a busy wait);
+    the watchdog bounds the rest, a statement that runs (scans, sorts) longer than the budget.
+    """
 
     cut_connection = staticmethod(interrupt)

@@ -1,4 +1,4 @@
-"""The access log's queue: request threads enqueue their line, one listener thread writes them all."""
+"""The access log's writer: request threads queue their line, one listener thread writes them all."""
 
 import atexit
 import logging

@@ -1,21 +1,19 @@
 """GET /events (streamEvents): the caller's changes as Server-Sent Events, read from the outbox table."""
 
-import contextlib
 import logging
 import re
 import time
 from collections.abc import Iterator
 
-import redis
 from django.conf import settings
 from django.db import Error as DatabaseError
 from django.db.models import Max
 from django.http import HttpRequest, StreamingHttpResponse
 
-from .errors import ErrorItem, ValidationFailed
-from .models import Event
-from .outbox import channel, redis_client
-from .security import authenticate
+from ..errors import ErrorItem, ValidationFailed
+from ..models import Event
+from ..security import authenticate
+from ..wakeups import Wakeup
 
 log = logging.getLogger("tasks_api.events")
 
@@ -52,61 +50,14 @@ def frame(event_id: int, type_: str, data: str) -> bytes:
     return f"id: {event_id}\nevent: {type_}\ndata: {data}\n\n".encode()
 
 
-class Wakeup:
-    """A Redis subscription to one user's channel, or nothing (then a stream just polls the table).
-
-    A subscription that fails (Redis down or hung) is tried again every EVENTS_POLL_SECONDS, so that
-    once Redis is back the stream is woken again instead of polling for the rest of its life.
-    """
-
-    def __init__(self, user_id: int) -> None:
-        self.user_id = user_id
-        self.pubsub: redis.client.PubSub | None = None
-        self.next_attempt = 0.0
-        self.subscribe()
-
-    def subscribe(self) -> bool:
-        """Try to subscribe (at most once per poll interval); True when a new subscription was made."""
-        client = redis_client()
-        if client is None or self.pubsub is not None or time.monotonic() < self.next_attempt:
-            return False
-        self.next_attempt = time.monotonic() + settings.EVENTS_POLL_SECONDS
-        try:
-            self.pubsub = client.pubsub(ignore_subscribe_messages=True)
-            self.pubsub.subscribe(channel(self.user_id))
-        except (redis.RedisError, OSError) as exc:
-            log.warning("live events: subscribing to Redis failed, polling: %s", type(exc).__name__)
-            self.close()
-            return False
-        return True
-
-    def wait(self, seconds: float) -> None:
-        """Return on a message (a new event was committed somewhere) or after `seconds`."""
-        if self.subscribe():
-            # Subscribed just now: an event committed while there was no subscription woke nobody,
-            # so return at once and let the stream read the table.
-            return
-        if self.pubsub is not None:
-            try:
-                self.pubsub.get_message(timeout=seconds)
-                return
-            except (redis.RedisError, OSError) as exc:
-                log.warning("live events: Redis went away, polling until it is back: %s", type(exc).__name__)
-                self.close()
-        time.sleep(seconds)
-
-    def close(self) -> None:
-        if self.pubsub is not None:
-            pubsub, self.pubsub = self.pubsub, None
-            with contextlib.suppress(redis.RedisError, OSError):
-                pubsub.close()
-
-
 # concordance: event-stream
 def event_stream(user_id: int, after: int) -> Iterator[bytes]:
-    """The body of one stream. It holds this gthread worker thread (and its database connection) for
-    its whole life; gunicorn notices a client that left when a write fails (at the latest at the next
-    heartbeat) and then closes this generator, which runs the finally below."""
+    """The body of one stream: open, the events as they commit, heartbeats, end.
+
+    It holds this gthread worker thread (and its database connection) for its whole life; gunicorn
+    notices a client that left when a write fails (at the latest at the next heartbeat) and then closes
+    this generator, which runs the finally below.
+    """
     poll, beat = settings.EVENTS_POLL_SECONDS, settings.EVENTS_HEARTBEAT_SECONDS
     limit = settings.EVENTS_STREAM_SECONDS
     started = last_write = time.monotonic()
@@ -143,7 +94,7 @@ def event_stream(user_id: int, after: int) -> Iterator[bytes]:
 
 def stream_events(request: HttpRequest) -> StreamingHttpResponse:
     """Stream the current user's changes (Server-Sent Events)"""
-    user = authenticate(request)
+    caller = authenticate(request)
     after = resume_after(request)
     if request.method == "HEAD":
         # The stream's headers at once, never the stream: the route maps HEAD to this GET handler.
@@ -151,14 +102,15 @@ def stream_events(request: HttpRequest) -> StreamingHttpResponse:
     if after is None:
         # The start point is fixed before the first byte: every change committed after the client has
         # the headers is in its stream. A user's ids commit in order (outbox.lock_owner).
-        after = Event.objects.filter(user_id=user.id).aggregate(last=Max("id"))["last"] or 0
-    return _stream_response(event_stream(user.id, after))
+        after = Event.objects.filter(user_id=caller.user_id).aggregate(last=Max("id"))["last"] or 0
+    return _stream_response(event_stream(caller.user_id, after))
 
 
 # end concordance
 
 
 def _stream_response(content: Iterator[bytes]) -> StreamingHttpResponse:
+    """The stream's response around its body: the media type and the headers that keep it unbuffered."""
     # Exactly text/event-stream (an explicit content_type gets no charset from Django).
     response = StreamingHttpResponse(content, content_type="text/event-stream")
     response["Cache-Control"] = "no-store"

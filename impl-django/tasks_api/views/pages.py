@@ -5,7 +5,7 @@ from pathlib import Path, PurePosixPath
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from .errors import not_found
+from ..errors import not_found
 
 HTML = "text/html; charset=utf-8"
 STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
@@ -13,6 +13,7 @@ STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; char
 
 # concordance: pages
 def _file(path: Path, content_type: str) -> HttpResponse:
+    """A file of WEB_DIR as the response body."""
     # Read per request, like openapi.yaml: the repository's file, never a copy that could drift.
     return HttpResponse(path.read_bytes(), content_type=content_type)
 

@@ -1,0 +1,1 @@
+"""The handlers, one module per tag of spec/openapi.yaml, each named after its operationId (snake_case)."""
