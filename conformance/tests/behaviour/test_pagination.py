@@ -288,6 +288,15 @@ def test_signed_cursor_that_is_not_json_is_invalid(client: httpx.Client, user: U
         )
 
 
+def test_longest_cursor_reaches_the_application(client: httpx.Client, user: User) -> None:
+    # spec/README.md, "Problem details": the longest cursor the schema allows (512 characters, here
+    # 4-byte ones, about 6 KiB percent-encoded) fits every server's request line: 400, never a 414.
+    cursor = "\U0001f600" * 512
+    response = client.get("/projects", params={"cursor": cursor}, headers=user.auth)
+    assert len(str(response.request.url)) > 6000
+    assert_problem(response, "invalid-cursor")
+
+
 def test_cursor_from_another_user_is_invalid(client: httpx.Client, user: User, other_user: User) -> None:
     _projects(client, other_user, 2)
     _projects(client, user, 2)
