@@ -22,6 +22,8 @@ help:
 	@echo "            PostgreSQL when TEST_DATABASE_URL is set), the browser test, the quick benchmark"
 	@echo "make docs   the concordance (docs/concordance.md and .html);  make bench   the full benchmark"
 	@echo "make container-check   build every port's image with podman and run the suite against each"
+	@echo "make client-check   generate a typed client from spec/openapi.yaml (no warning, no dropped schema)"
+	@echo "            and run a scenario with it against one port (CLIENT_PORT=raw-wsgi)"
 	@echo "make screenshots   refresh docs/screenshots/ (the concordance, the live page, /docs) for the READMEs"
 
 # Redis for live events: the SQLite per-port matrix runs without it (the embedded default, streams poll),
@@ -52,7 +54,7 @@ demo:
 	echo "== install: done in $$((SECONDS - started)) s"; \
 	cd conformance && exec ../$(UV) run --frozen conformance demo --install-seconds $$((SECONDS - started))
 
-test: lint unit selftest docs-check matrix-lanes browser-test bench-quick
+test: lint unit selftest client-check docs-check matrix-lanes browser-test bench-quick
 
 # The tools' own tests (conformance/selftest/README.md or conformance/README.md): the contract coverage
 # report, and that `conformance matrix` (per port, mixed) and `conformance demo` stopped by SIGINT or
@@ -66,10 +68,10 @@ selftest: sync nginx
 compose-validate: sync
 	conformance/.venv/bin/python deploy/compose/validate.py
 
-lint: sync compose-validate
+lint: sync compose-validate client-generate
 	$(RUFF) check .
 	cd concordance && ../$(UV) run --frozen concordance check  # every fundamental marked, no region cut in two, every tasks_api/ in the vocabulary
-	$(RUFF) format --check --diff conformance concordance bench deploy $(PORT_DIRS) || { echo "run: $(RUFF) format ."; exit 1; }
+	$(RUFF) format --check --diff conformance concordance bench deploy client $(PORT_DIRS) || { echo "run: $(RUFF) format ."; exit 1; }
 	$(TOOLS)/bin/openapi-spec-validator spec/openapi.yaml
 	@if command -v npx >/dev/null 2>&1; then \
 		cd spec && REDOCLY_TELEMETRY=off NO_UPDATE_NOTIFIER=1 npx --yes $(REDOCLY) lint openapi.yaml; \
@@ -78,6 +80,24 @@ lint: sync compose-validate
 	else \
 		echo "notice: npx not found, skipping the redocly lint (install Node.js to run it)"; \
 	fi
+
+# The generated client (client/README.md). client-generate, part of lint: openapi-python-client (pinned in
+# client/uv.lock) generates a Python client from spec/openapi.yaml into client/build/ (git-ignored) and
+# fails on any warning, dropped schema or model field typed Any. client-check: that, then a scenario
+# written against the generated client only, run against CLIENT_PORT started for real (its first start,
+# a temporary SQLite database, a free port; stopped by PID at the end, also on Ctrl-C or SIGTERM).
+CLIENT_PORT ?= raw-wsgi
+.PHONY: client-sync client-generate client-check
+client-sync: tools
+	cd client && ../$(UV) sync --frozen --quiet
+
+client-generate: client-sync
+	cd client && ../$(UV) run --frozen pytest -q
+	cd client && ../$(UV) run --frozen python -m client_check generate
+
+client-check: client-generate
+	cd impl-$(CLIENT_PORT) && ../$(UV) sync --frozen --quiet
+	cd client && ../$(UV) run --frozen python -m client_check scenario --port $(CLIENT_PORT)
 
 unit: sync
 	for d in $(PORT_DIRS); do echo "== unit tests: $$d"; (cd $$d && ../$(UV) run --frozen pytest -q) || exit 1; done
@@ -195,4 +215,4 @@ container-check: sync
 	TEST_DATABASE_URL="$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}" deploy/podman/container-check.sh
 
 clean:
-	rm -rf $(TOOLS) reports conformance/.venv concordance/.venv bench/.venv $(addsuffix /.venv,$(PORT_DIRS))
+	rm -rf $(TOOLS) reports conformance/.venv concordance/.venv bench/.venv client/.venv client/build $(addsuffix /.venv,$(PORT_DIRS))
