@@ -70,8 +70,9 @@ timeout = 30
 graceful_timeout = 10
 # Keep an idle connection open 5 s for the next request: clients reuse it without a new handshake.
 keepalive = 5
-# Request line (method, path, query) at most 4094 bytes: a cursor of 512 characters fits easily.
-limit_request_line = 4094
+# Request line (method, path, query) at most 8190 bytes (gunicorn's maximum, as in the other ports): a
+# cursor of 512 characters, each up to 4 bytes of UTF-8 and so 12 once percent-encoded, still fits.
+limit_request_line = 8190
 # At most 100 header fields, each at most 8190 bytes: far above what this API needs, bounds memory.
 limit_request_fields = 100
 limit_request_field_size = 8190
@@ -102,7 +103,7 @@ def on_starting(server: Arbiter) -> None:
 
 
 def worker_exit(server: Arbiter, worker: Any) -> None:
-    """Write out the access-log lines still queued (tasks_api/logwriter.py) before the worker ends."""
-    from tasks_api import logwriter
+    """Write out the access-log lines still queued (tasks_api/accesslog.py) before the worker ends."""
+    from tasks_api import accesslog
 
-    logwriter.flush()
+    accesslog.flush()

@@ -9,13 +9,14 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from tasks_api import framing, pages, views
+from tasks_api import framing
 from tasks_api.config import Settings
 from tasks_api.db import Database, unavailable_reason
-from tasks_api.errors import HTTPError, unavailable
+from tasks_api.errors import ApiError, unavailable
 from tasks_api.http import DATABASE_KEY, REQUEST_ID_KEY, SETTINGS_KEY, WAKEUPS_KEY, Request, Response
 from tasks_api.middleware import access_log, cors, request_id
 from tasks_api.routing import Router
+from tasks_api.views import events, operations, pages, projects, tasks, tokens, users
 from tasks_api.wakeups import Wakeups
 
 log = logging.getLogger(__name__)
@@ -23,34 +24,34 @@ log = logging.getLogger(__name__)
 
 # concordance: routing
 def build_router() -> Router:
-    """Every path of openapi.yaml and the handler of each of its methods: the whole API at a glance."""
+    """Every path of openapi.yaml and its handler per method (in views/<tag>.py): the API at a glance."""
     router = Router()
-    router.add("/users", POST=views.create_user)
-    router.add("/users/me", GET=views.get_current_user, DELETE=views.delete_current_user)
-    router.add("/tokens", POST=views.create_token)
-    router.add("/tokens/current", DELETE=views.revoke_token)
-    router.add("/projects", GET=views.list_projects, POST=views.create_project)
+    router.add("/users", POST=users.create_user)
+    router.add("/users/me", GET=users.get_current_user, DELETE=users.delete_current_user)
+    router.add("/tokens", POST=tokens.create_token)
+    router.add("/tokens/current", DELETE=tokens.revoke_token)
+    router.add("/projects", GET=projects.list_projects, POST=projects.create_project)
     router.add(
         "/projects/{project_id}",
-        GET=views.get_project,
-        PATCH=views.update_project,
-        DELETE=views.delete_project,
+        GET=projects.get_project,
+        PATCH=projects.update_project,
+        DELETE=projects.delete_project,
     )
-    router.add("/projects/{project_id}/tasks", GET=views.list_tasks, POST=views.create_task)
+    router.add("/projects/{project_id}/tasks", GET=tasks.list_tasks, POST=tasks.create_task)
     router.add(
         "/tasks/{task_id}",
-        GET=views.get_task,
-        PUT=views.replace_task,
-        PATCH=views.update_task,
-        DELETE=views.delete_task,
+        GET=tasks.get_task,
+        PUT=tasks.replace_task,
+        PATCH=tasks.update_task,
+        DELETE=tasks.delete_task,
     )
-    router.add("/events", GET=views.stream_events)
-    router.add("/", GET=views.get_home)
-    router.add("/docs", GET=views.get_docs)
-    router.add("/static/{name}", GET=views.get_static_file, patterns={"name": pages.STATIC_NAME})
-    router.add("/healthz", GET=views.get_health)
-    router.add("/readyz", GET=views.get_readiness)
-    router.add("/openapi.yaml", GET=views.get_openapi)
+    router.add("/events", GET=events.stream_events)
+    router.add("/", GET=pages.get_home)
+    router.add("/docs", GET=pages.get_docs)
+    router.add("/static/{name}", GET=pages.get_static_file, patterns={"name": pages.STATIC_NAME})
+    router.add("/healthz", GET=operations.get_health)
+    router.add("/readyz", GET=operations.get_readiness)
+    router.add("/openapi.yaml", GET=operations.get_openapi)
     return router
 
 
@@ -89,7 +90,7 @@ class TasksApp:
         try:
             framing.check_request(request.environ)
             return self.router.dispatch(request)
-        except HTTPError as error:
+        except ApiError as error:
             return Response.problem(error)
         except SQLAlchemyError as error:
             if (reason := unavailable_reason(error)) is not None:
@@ -101,7 +102,7 @@ class TasksApp:
     def bug(self, request: Request) -> Response:
         # A bug: the traceback goes to the error log under the request id, never to the client.
         log.exception("unhandled error, request_id=%s", request.environ.get(REQUEST_ID_KEY))
-        return Response.problem(HTTPError("internal-error", "The server failed; this is a bug."))
+        return Response.problem(ApiError("internal-error", "The server failed; this is a bug."))
 
     # end concordance
 

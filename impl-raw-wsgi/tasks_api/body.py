@@ -9,17 +9,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, NamedTuple
 
-from tasks_api.errors import HTTPError
-from tasks_api.http import BODY_READ_KEY, Request
+from tasks_api.errors import ApiError
+from tasks_api.http import ACCEPT_PATCH, BODY_READ_KEY, JSON, MERGE_PATCH, Request
+from tasks_api.schemas import MAX_INTEGER_DIGITS
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_DEPTH = 32  # arrays and objects inside each other
 READ_SIZE = 64 * 1024
 BODY_IDLE_TIMEOUT_SECONDS = 10
-JSON = "application/json"
-MERGE_PATCH = "application/merge-patch+json"
-# RFC 5789 3.1: the patch formats a PATCH takes, on OPTIONS and on a 415 to a PATCH.
-ACCEPT_PATCH = f"{JSON}, {MERGE_PATCH}"
 _DIGITS = re.compile(r"[0-9]+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -52,10 +49,10 @@ def declared_length(request: Request) -> int | None:
     if not declared:
         return None
     if not _DIGITS.fullmatch(declared):
-        raise HTTPError("bad-request", "Content-Length is not a number.")
-    length = int(declared)
-    if length > MAX_BODY_BYTES:
-        raise HTTPError("payload-too-large", f"The body is over {MAX_BODY_BYTES} bytes.")
+        raise ApiError("bad-request", "Content-Length is not a number.")
+    # Longer than MAX_INTEGER_DIGITS is over the limit too: refused before int() spends time on it.
+    if len(declared) > MAX_INTEGER_DIGITS or (length := int(declared)) > MAX_BODY_BYTES:
+        raise ApiError("payload-too-large", f"The body is over {MAX_BODY_BYTES} bytes.")
     return length
 
 
@@ -64,11 +61,11 @@ def read_body(request: Request, length: int | None) -> bytes:
     if length is not None:
         body = _read(request, length)
         if len(body) < length:
-            raise HTTPError("bad-request", f"The body ended after {len(body)} of {length} bytes.")
+            raise ApiError("bad-request", f"The body ended after {len(body)} of {length} bytes.")
     elif _chunked(request):
         body = _read(request, MAX_BODY_BYTES + 1)  # one byte more than allowed tells "too large" apart
         if len(body) > MAX_BODY_BYTES:
-            raise HTTPError("payload-too-large", f"The body is over {MAX_BODY_BYTES} bytes.")
+            raise ApiError("payload-too-large", f"The body is over {MAX_BODY_BYTES} bytes.")
     else:
         body = b""
     request.environ[BODY_READ_KEY] = True  # the connection can carry the next request
@@ -82,9 +79,9 @@ def _chunked(request: Request) -> bool:
     return bool(request.environ.get("wsgi.input_terminated")) and not request.environ.get("CONTENT_LENGTH")
 
 
-def _unsupported(media_types: tuple[str, ...]) -> HTTPError:
+def _unsupported(media_types: tuple[str, ...]) -> ApiError:
     headers = [("Accept-Patch", ACCEPT_PATCH)] if MERGE_PATCH in media_types else []
-    return HTTPError(
+    return ApiError(
         "unsupported-media-type", f"Send the body as {' or '.join(media_types)}.", headers=headers
     )
 
@@ -102,7 +99,7 @@ def _read(request: Request, limit: int) -> bytes:
             try:
                 chunk = stream.read(min(READ_SIZE, remaining))  # always a size: PEP 3333 has no read-all
             except Exception as exc:  # a timeout, a reset socket, or the server's error for a broken chunk
-                raise HTTPError("bad-request", "The body could not be read.") from exc
+                raise ApiError("bad-request", "The body could not be read.") from exc
             if not chunk:
                 break
             chunks.append(chunk)
@@ -132,12 +129,12 @@ def parse_json(raw: bytes) -> object:
     try:
         value = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant, parse_int=_parse_int)
     except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
-        raise HTTPError("malformed-json", f"The body is not JSON text in UTF-8: {exc}.") from None
+        raise ApiError("malformed-json", f"The body is not JSON text in UTF-8: {exc}.") from None
     except RecursionError:  # json's C parser stops at the recursion limit (about 1000 levels): a 400
-        raise HTTPError("malformed-json", f"The body is nested deeper than {MAX_DEPTH} levels.") from None
+        raise ApiError("malformed-json", f"The body is nested deeper than {MAX_DEPTH} levels.") from None
     problem = _structure_problem(value)
     if problem:
-        raise HTTPError("malformed-json", problem)
+        raise ApiError("malformed-json", problem)
     return value
 
 
@@ -147,10 +144,11 @@ def _refuse_constant(name: str) -> object:
 
 def _parse_int(digits: str) -> int:
     # Python refuses to convert integers of more than 4300 digits (a denial-of-service guard) and json
-    # would report that as a syntax error. Such a number is valid JSON, merely out of every range here,
-    # so clamp it to a value that validation will refuse with a 422.
-    if len(digits) > 100:
-        return -(10**100) if digits.startswith("-") else 10**100
+    # would report that as a syntax error; converting a long one costs time besides. Such a number is
+    # valid JSON, merely out of every range here: past MAX_INTEGER_DIGITS it is not converted but
+    # clamped to a value that validation refuses with a 422.
+    if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS:
+        return -(10**MAX_INTEGER_DIGITS) if digits.startswith("-") else 10**MAX_INTEGER_DIGITS
     return int(digits)
 
 

@@ -39,7 +39,7 @@ ErrorItem = dict[str, str]
 
 
 # concordance: problem-details
-class HTTPError(Exception):
+class ApiError(Exception):
     """An error response: raised wherever a rule is broken, rendered once by the application."""
 
     def __init__(
@@ -80,11 +80,11 @@ def require_valid(errors: list[ErrorItem]) -> None:
         raise validation_error(errors)
 
 
-def validation_error(errors: list[ErrorItem]) -> HTTPError:
+def validation_error(errors: list[ErrorItem]) -> ApiError:
     errors = errors[:MAX_ERRORS]  # the first 20 found (header problems first, then the body's)
     count = f"{len(errors)} invalid field" + ("s" if len(errors) > 1 else "")
     more = " (the first 20 are listed)" if len(errors) == MAX_ERRORS else ""
-    return HTTPError("validation-error", f"The request has {count}{more}.", errors=errors)
+    return ApiError("validation-error", f"The request has {count}{more}.", errors=errors)
 
 
 # end concordance
@@ -95,11 +95,11 @@ def retry_after(seconds: float) -> list[tuple[str, str]]:
     return [("Retry-After", str(max(1, math.ceil(seconds))))]
 
 
-def unavailable(detail: str) -> HTTPError:
+def unavailable(detail: str) -> ApiError:
     """503: the database (or the hashing cap) cannot serve this request now; nothing changed."""
-    return HTTPError("service-unavailable", detail, headers=retry_after(1))
+    return ApiError("service-unavailable", detail, headers=retry_after(1))
 
 
-def not_found(what: str, ident: int) -> HTTPError:
+def not_found(what: str, ident: int) -> ApiError:
     """The same 404 for a missing resource and another user's: existence must not leak."""
-    return HTTPError("not-found", f"No {what} with id {ident}.")
+    return ApiError("not-found", f"No {what} with id {ident}.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from wsgiref.types import WSGIEnvironment
 
-from tasks_api.errors import HTTPError
+from tasks_api.errors import ApiError
 from tasks_api.http import BODY_READ_KEY, CLOSE_KEY
 
 # RFC 9110 7.2 / RFC 3986: uri-host [ ":" port ], never empty for an http URI. The reg-name leaves out
@@ -20,13 +20,13 @@ def check_request(environ: WSGIEnvironment) -> None:
     if host is None:
         # RFC 9112 3.2: an HTTP/1.1 request without Host is a 400 (HTTP/1.0 had no Host).
         if environ.get("SERVER_PROTOCOL") == "HTTP/1.1":
-            raise HTTPError("bad-request", "An HTTP/1.1 request needs a Host header.")
+            raise ApiError("bad-request", "An HTTP/1.1 request needs a Host header.")
     elif not _HOST.fullmatch(host):
-        raise HTTPError("bad-request", "The Host header must be one host[:port].")
+        raise ApiError("bad-request", "The Host header must be one host[:port].")
     coding = environ.get("HTTP_TRANSFER_ENCODING")
     if coding is not None and coding.strip().lower() != "chunked":
         # gunicorn passes `gzip, chunked` on with the gzip still applied: the body is not JSON text.
-        raise HTTPError("not-implemented", "The only transfer coding accepted is chunked.")
+        raise ApiError("not-implemented", "The only transfer coding accepted is chunked.")
 
 
 def must_close(environ: WSGIEnvironment, status: int) -> bool:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 from wsgiref.types import WSGIEnvironment
 
-from tasks_api.errors import PROBLEM_CONTENT_TYPE, HTTPError
+from tasks_api.errors import PROBLEM_CONTENT_TYPE, ApiError
 
 if TYPE_CHECKING:  # only for type hints: these modules do not need http.py, and must not import it back
     from tasks_api.config import Settings
@@ -25,6 +25,11 @@ WAKEUPS_KEY = "tasks_api.wakeups"
 REQUEST_ID_KEY = "tasks_api.request_id"
 BODY_READ_KEY = "tasks_api.body_read"  # True once the whole request body has been read
 CLOSE_KEY = "tasks_api.close_connection"  # True: the server must close the connection after the response
+
+JSON = "application/json"
+MERGE_PATCH = "application/merge-patch+json"
+# RFC 5789 3.1: the patch formats a PATCH takes, on OPTIONS (routing.py) and on a 415 to a PATCH (body.py).
+ACCEPT_PATCH = f"{JSON}, {MERGE_PATCH}"
 
 
 class Request:
@@ -77,7 +82,7 @@ class Response:
     @classmethod
     def json(cls, data: object, status: int = 200, headers: list[tuple[str, str]] | None = None) -> Response:
         """A JSON response: `application/json` without charset, as JSON is UTF-8 by definition."""
-        return cls.raw(status, json_bytes(data), "application/json", headers)
+        return cls.raw(status, json_bytes(data), JSON, headers)
 
     @classmethod
     def raw(
@@ -100,8 +105,8 @@ class Response:
         return cls(status, b"", headers or [])
 
     @classmethod
-    def problem(cls, error: HTTPError) -> Response:
-        """The problem+json rendering of an HTTPError, plus its own headers (Allow, WWW-Authenticate)."""
+    def problem(cls, error: ApiError) -> Response:
+        """The problem+json rendering of an ApiError, plus its own headers (Allow, WWW-Authenticate)."""
         return cls.raw(error.status, error.body(), PROBLEM_CONTENT_TYPE, error.headers)
 
     @property

@@ -1,28 +1,32 @@
-"""Idempotency-Key: claim the key (leased) in its own transaction; replay, refuse, or create and store."""
+"""Idempotency-Key: claim the key (leased), replay, refuse, or store the response in the create's transaction.
+
+A create handler reads top-down: read_key() with the other 422 checks, claim() (its own committed
+transaction), then its own write transaction inside release_on_failure(), ending with store().
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from tasks_api.clock import now, seconds_until
 from tasks_api.config import Settings
 from tasks_api.db import Database, unavailable_reason
-from tasks_api.errors import ErrorItem, HTTPError, retry_after
+from tasks_api.errors import ApiError, ErrorItem, retry_after
 from tasks_api.http import Request, Response
-from tasks_api.models import idempotency_keys, now, seconds_until
+from tasks_api.models import idempotency_keys
 
 log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
-
-Create = Callable[[Connection], Response]  # performs the create inside the given transaction
 
 
 class Claim(NamedTuple):
@@ -47,46 +51,58 @@ def fingerprint(path: str, body: bytes) -> str:
 
 
 # concordance: idempotency
-def create_once(
-    database: Database,
-    settings: Settings,
-    user_id: int,
-    key: str | None,
-    request_fingerprint: str,
-    create: Create,
-) -> Response:
-    """Run `create` at most once per (user, key), replaying its stored response to every retry."""
+def claim(
+    database: Database, settings: Settings, user_id: int, key: str | None, request_fingerprint: str
+) -> Claim | Response | None:
+    """Step one of an idempotent create, in its own committed transaction, before the create's.
+
+    None without a key (nothing to claim, store or free); the stored response when the key's request
+    has completed (the handler returns it, a replay); else this request's claim (422 for another
+    request under the same key, 409 while the key's first request is still in flight).
+    """
     if key is None:
-        with database.write() as connection:
-            return create(connection)
-    claim = _claim(database, settings, user_id, key, request_fingerprint)
-    if isinstance(claim, Response):
-        return claim  # a retry of a request that has completed: its response, again
+        return None
+    return _claim(database, settings, user_id, key, request_fingerprint)
+
+
+def store(connection: Connection, claim: Claim | None, response: Response, lease_seconds: float) -> None:
+    """Store the response as the key's record, inside the create's transaction (a no-op without a key).
+
+    The record and the resource exist together or not at all. Fenced by the claim's time: if the lease
+    ran out and a retry took the claim over, this changes no row and raises 409, so the create rolls
+    back (the new owner makes it, exactly once).
+    """
+    if claim is None:
+        return
+    stored = connection.execute(
+        update(idempotency_keys)
+        .where(_owned(claim))
+        .values(
+            status=response.status,
+            response_body=response.body.decode("utf-8"),
+            location=response.header("Location"),
+            etag=response.header("ETag"),
+        )
+    )
+    if stored.rowcount != 1:
+        raise _in_flight(lease_seconds)
+
+
+@contextmanager
+def release_on_failure(database: Database, claim: Claim | None) -> Iterator[None]:
+    """Around the create's transaction: when it fails, free the key so that a retry runs again.
+
+    The create failed (404: the project is gone, a crash) and rolled back; fenced too, so a claim taken
+    over is never freed. When the database itself failed, freeing would only wait on it a second time:
+    the claim stays until its lease ends, then a retry takes it over (the answer, 503, comes within the
+    budget).
+    """
     try:
-        with database.write() as connection:
-            response = create(connection)
-            # Stored in the create's transaction: the record and the resource exist together or not at
-            # all. Fenced by the claim's time: if the lease ran out and a retry took the claim over, this
-            # changes no row, and the create rolls back (the new owner makes it, exactly once).
-            stored = connection.execute(
-                update(idempotency_keys)
-                .where(_owned(claim))
-                .values(
-                    status=response.status,
-                    response_body=response.body.decode("utf-8"),
-                    location=response.header("Location"),
-                    etag=response.header("ETag"),
-                )
-            )
-            if stored.rowcount != 1:
-                raise _in_flight(settings.idempotency_lease_seconds)
-        return response
+        yield
     except BaseException as failure:
-        # The create failed (404: the project is gone, a crash): free the key so that a retry runs again;
-        # fenced too, so a claim taken over is never freed. When the database itself failed, freeing
-        # would only wait on it a second time: the claim stays until its lease ends, then a retry takes
-        # it over (the answer, 503, comes within the budget).
-        if isinstance(failure, SQLAlchemyError) and unavailable_reason(failure) is not None:
+        if claim is None or (
+            isinstance(failure, SQLAlchemyError) and unavailable_reason(failure) is not None
+        ):
             raise
         try:
             with database.write() as connection:
@@ -127,9 +143,7 @@ def _claim(
         if record is None:
             continue  # freed meanwhile: claim it again
         if record.fingerprint != request_fingerprint:
-            raise HTTPError(
-                "idempotency-key-reused", "This Idempotency-Key was used for a different request."
-            )
+            raise ApiError("idempotency-key-reused", "This Idempotency-Key was used for a different request.")
         if record.status is not None:
             return _replay(record)
         lease_left = seconds_until(record.created_at) + lease
@@ -191,8 +205,8 @@ def _take_over(database: Database, claim_id: int, seen: str, stamp: str) -> Clai
 # end concordance
 
 
-def _in_flight(lease_left: float) -> HTTPError:
-    return HTTPError(
+def _in_flight(lease_left: float) -> ApiError:
+    return ApiError(
         "idempotency-in-flight",
         "A request with this Idempotency-Key is still being processed.",
         headers=retry_after(lease_left),  # whole seconds until its lease ends, at least 1

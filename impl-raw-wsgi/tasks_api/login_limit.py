@@ -7,10 +7,11 @@ import hashlib
 from sqlalchemy import Connection, case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from tasks_api.clock import now, seconds_until
 from tasks_api.config import Settings
 from tasks_api.db import Database
-from tasks_api.errors import HTTPError, retry_after
-from tasks_api.models import login_failures, now, seconds_until
+from tasks_api.errors import ApiError, retry_after
+from tasks_api.models import login_failures
 
 
 # concordance: login-limit
@@ -34,7 +35,7 @@ def check(database: Database, settings: Settings, email: str) -> None:
         return
     left = seconds_until(window.window_ends)
     if left > 0:
-        raise HTTPError(
+        raise ApiError(
             "login-throttled",
             "Too many failed logins for this email; try again later.",
             headers=retry_after(left),

@@ -8,11 +8,11 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
 from types import TracebackType
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-from tasks_api import logwriter
+from tasks_api import accesslog
+from tasks_api.clock import log_time
 from tasks_api.http import REQUEST_ID_KEY
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
@@ -46,10 +46,10 @@ def request_id(app: WSGIApplication) -> WSGIApplication:
 def access_log(app: WSGIApplication, logger: logging.Logger | None = None) -> WSGIApplication:
     """One JSON line per request (time, method, path, status, duration_ms, request_id), to stdout.
 
-    The line goes to `logger` when one is given (tests); by default to logwriter.py's writer thread,
+    The line goes to `logger` when one is given (tests); by default to accesslog.py's writer thread,
     so that no request thread waits on another's write.
     """
-    emit = logger.info if logger is not None else logwriter.stdout_writer().put
+    emit = logger.info if logger is not None else accesslog.stdout_writer().put
 
     def middleware(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -63,7 +63,7 @@ def access_log(app: WSGIApplication, logger: logging.Logger | None = None) -> WS
 
         def write_line() -> None:
             record = {
-                "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "time": log_time(),
                 "method": environ["REQUEST_METHOD"],
                 "path": environ.get("PATH_INFO", ""),
                 "status": status[-1] if status else None,

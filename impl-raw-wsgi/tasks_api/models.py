@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from sqlalchemy import BigInteger, Boolean, Column, Date, ForeignKey, Integer, MetaData, Table, Text
 
 metadata = MetaData()
@@ -90,21 +88,3 @@ login_failures = Table(
     Column("failures", Integer, nullable=False),
     Column("window_ends", Text, nullable=False),
 )
-
-TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def timestamp(moment: datetime) -> str:
-    """The one stored and wire format: RFC 3339, UTC, whole seconds, `Z`; its text order is time order."""
-    return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
-
-
-def now(offset_seconds: float = 0) -> str:
-    """The current time (plus an offset) as a timestamp."""
-    return timestamp(datetime.now(UTC) + timedelta(seconds=offset_seconds))
-
-
-def seconds_until(stamp: str) -> float:
-    """Seconds from now until a stored timestamp (negative when it has passed)."""
-    moment = datetime.strptime(stamp, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
-    return (moment - datetime.now(UTC)).total_seconds()

@@ -6,9 +6,10 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select
 
-from tasks_api.errors import HTTPError
+from tasks_api.clock import now
+from tasks_api.errors import ApiError
 from tasks_api.http import json_bytes
-from tasks_api.models import events, now, projects, users
+from tasks_api.models import events, projects, users
 
 # concordance: event-outbox
 
@@ -47,11 +48,11 @@ def lock_owner(connection: Connection, user_id: int, project_id: int | None = No
     else:
         row = connection.execute(_OWNER_AND_PROJECT, {"user_id": user_id, "project_id": project_id}).first()
     if row is None:  # the account was deleted since the token was checked
-        raise HTTPError("invalid-token", "The token's user no longer exists.")
+        raise ApiError("invalid-token", "The token's user no longer exists.")
     return project_id is None or row.project_id is not None
 
 
-def record(
+def record_event(
     connection: Connection, user_id: int, kind: str, data: dict[str, Any], retention_seconds: int
 ) -> int:
     """Insert the event of a change in the change's transaction; returns its id, to publish after commit.

@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from tasks_api.errors import HTTPError
+from tasks_api.errors import ApiError
 from tasks_api.schemas import PageQuery
 
 T = TypeVar("T")
@@ -33,7 +33,7 @@ def encode_cursor(secret: str, scope: dict[str, Any], after: int) -> str:
 
 def decode_cursor(secret: str, cursor: str, scope: dict[str, Any]) -> int:
     """The `after` id of a cursor made for exactly this list, user and filters; else 400 invalid-cursor."""
-    invalid = HTTPError("invalid-cursor", "The cursor is not one this list gave out.")
+    invalid = ApiError("invalid-cursor", "The cursor is not one this list gave out.")
     payload, _, mac = cursor.partition(".")
     # The MAC covers the payload as sent; compare_digest takes the same time however much matches.
     if not payload.isascii() or not hmac.compare_digest(mac.encode(), _mac(secret, payload).encode()):

@@ -6,9 +6,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tasks_api.body import ACCEPT_PATCH
-from tasks_api.errors import HTTPError
-from tasks_api.http import Request, Response
+from tasks_api.errors import ApiError
+from tasks_api.http import ACCEPT_PATCH, Request, Response
 
 Handler = Callable[..., Response]  # handler(request, **path_parameters) -> Response
 
@@ -78,7 +77,7 @@ class Router:
         """Routing comes first in the order of checks: 404 and 405 before authentication."""
         matched = self.match(request.path)
         if matched is None:
-            raise HTTPError("not-found", f"No resource at {request.path}.")
+            raise ApiError("not-found", f"No resource at {request.path}.")
         route, parameters = matched
         if request.method == "OPTIONS":  # the route table is public: no authentication
             patch = [("Accept-Patch", ACCEPT_PATCH)] if "PATCH" in route.handlers else []
@@ -87,7 +86,7 @@ class Router:
         method = "GET" if request.method == "HEAD" else request.method
         handler = route.handlers.get(method)
         if handler is None:
-            raise HTTPError(
+            raise ApiError(
                 "method-not-allowed",
                 f"{request.method} is not served at {route.template}.",
                 headers=[("Allow", route.allow)],

@@ -25,6 +25,10 @@ _EMAIL = re.compile(
 )
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # [0-9], not \d: \d also matches other scripts' digits
 PRIORITIES = ("low", "normal", "high")
+# Integer text longer than this is refused before it is converted (a JSON number in body.py, `limit`
+# here): it is out of every range of the API anyway, and int() of a long text costs time.
+MAX_INTEGER_DIGITS = 20
+_DIGITS = re.compile(f"[0-9]{{1,{MAX_INTEGER_DIGITS}}}")
 
 
 # --- checks for one JSON value --------------------------------------------------------------------
@@ -208,8 +212,8 @@ def parse_page_query(pairs: list[tuple[str, str]], *, filters: bool) -> tuple[Pa
 
 
 def _limit(raw: str) -> tuple[int | None, str | None]:
-    # At most 3 digits before int(): anything longer is out of range anyway.
-    if re.fullmatch(r"[0-9]{1,3}", raw) and 1 <= int(raw) <= 100:
+    # At most MAX_INTEGER_DIGITS digits before int(): anything longer is out of range anyway.
+    if _DIGITS.fullmatch(raw) and 1 <= int(raw) <= 100:
         return int(raw), None
     return None, "must be an integer from 1 to 100"
 

@@ -1,4 +1,4 @@
-"""Passwords (argon2id, capped per process), bearer tokens (random, stored as SHA-256), the current user."""
+"""Passwords (argon2id, capped per process; DUMMY_HASH for unknown users), bearer tokens, the Caller."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, bindparam, select
 
-from tasks_api.errors import HTTPError, unavailable
+from tasks_api import queries
+from tasks_api.errors import ApiError, unavailable
 from tasks_api.http import Request
-from tasks_api.models import now, tokens, users
 
 TOKEN_SYNTAX = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 random bytes in base64url without padding
 CHALLENGE = 'Bearer realm="tasks"'
@@ -38,6 +37,9 @@ class Caller:
 # The OWASP baseline, fixed by spec/README.md so that every port writes the same kind of hash;
 # verify() reads the parameters from the hash itself, so they can be raised later.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, salt_len=16)
+# Verified when the email is unknown, so that the answer takes as long as for a known one and does not
+# tell which emails exist. Made once per process at import (in the worker), outside the hashing cap.
+DUMMY_HASH = HASHER.hash("no user has this password")
 
 
 def hash_password(password: str, concurrency: int) -> str:
@@ -45,10 +47,11 @@ def hash_password(password: str, concurrency: int) -> str:
         return HASHER.hash(password)
 
 
-def verify_password(password_hash: str, password: str, concurrency: int) -> bool:
+def verify_password(password_hash: str | None, password: str, concurrency: int) -> bool:
+    """Whether `password` matches; None (an unknown email) spends a verification of DUMMY_HASH: False."""
     with hashing_slot(concurrency):
         try:
-            return HASHER.verify(password_hash, password)
+            return HASHER.verify(password_hash or DUMMY_HASH, password) and password_hash is not None
         except (VerificationError, InvalidHashError):  # wrong password, or not an argon2 hash at all
             return False
 
@@ -85,15 +88,6 @@ def hashing_slot(concurrency: int) -> Iterator[None]:
 # end concordance
 
 
-@cache
-def dummy_hash() -> str:
-    """A hash to verify against when the email is unknown, so that the answer takes as long.
-
-    Made once per process, outside the cap: that one hash is not a storm.
-    """
-    return HASHER.hash(secrets.token_urlsafe(16))
-
-
 # concordance: bearer-auth
 def new_token() -> str:
     return secrets.token_urlsafe(32)
@@ -112,7 +106,7 @@ def bearer_digest(request: Request) -> str:
     header = request.environ.get("HTTP_AUTHORIZATION")
     scheme, _, token = (header or "").partition(" ")
     if scheme.lower() != "bearer":  # no header, or another scheme (Basic ...)
-        raise HTTPError(
+        raise ApiError(
             "authentication-required",
             "Send Authorization: Bearer <token>.",
             headers=[("WWW-Authenticate", CHALLENGE)],
@@ -122,32 +116,19 @@ def bearer_digest(request: Request) -> str:
     return token_hash(token)
 
 
-def invalid_token() -> HTTPError:
-    return HTTPError(
+def invalid_token() -> ApiError:
+    return ApiError(
         "invalid-token",
         "The token is unknown, expired or revoked.",
         headers=[("WWW-Authenticate", CHALLENGE + ', error="invalid_token"')],
     )
 
 
-def live_token() -> ColumnElement[bool]:
-    """The WHERE clause of a token lookup: this digest, not expired (binds `digest` and `now`)."""
-    return (tokens.c.token_hash == bindparam("digest")) & (tokens.c.expires_at > bindparam("now"))
-
-
-# Built once: a module-level statement keeps its SQLAlchemy cache key, so each execution only binds.
-_CALLER = (
-    select(users.c.id, users.c.email, users.c.name, users.c.created_at)
-    .join(tokens, tokens.c.user_id == users.c.id)
-    .where(live_token())
-)
-
-
 def authenticate(request: Request) -> Caller:
     """The caller of a protected operation, or 401: the token is looked up on every request."""
     digest = bearer_digest(request)
     with request.db.single_read() as connection:
-        row = connection.execute(_CALLER, {"digest": digest, "now": now()}).one_or_none()
+        row = queries.user_by_token(connection, digest)
     if row is None:
         raise invalid_token()
     return Caller(row.id, row.email, row.name, row.created_at, digest)

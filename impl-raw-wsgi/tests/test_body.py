@@ -98,3 +98,27 @@ def test_deep_nesting_and_huge_integers_are_answered_not_crashed(user):
         422,
         [{"pointer": "/done", "detail": "must be true or false"}],
     )
+
+
+def test_integer_text_past_max_integer_digits_is_never_converted(user, monkeypatch):
+    from tasks_api import body
+    from tasks_api.schemas import MAX_INTEGER_DIGITS
+
+    converted = []
+    monkeypatch.setattr(body, "int", lambda text: converted.append(text) or int(text), raising=False)
+    headers = {"Content-Type": "application/json"}
+    user.post("/projects", {"name": "Home"})
+    for digits in (MAX_INTEGER_DIGITS, MAX_INTEGER_DIGITS + 1):
+        result = user.request(
+            "PUT",
+            "/tasks/1",
+            body=b'{"project_id":' + b"9" * digits + b',"title":"t","notes":"","done":false,'
+            b'"priority":"low","due_on":null}',
+            headers=headers,
+        )
+        assert result.status in (404, 422)  # no such task or out of range: never a 400 or a 500
+    # A declared length of more digits is 413 without conversion either.
+    long_length = user.request("POST", "/projects", headers=headers, environ={"CONTENT_LENGTH": "9" * 25})
+    assert (long_length.status, long_length.problem_type) == (413, "payload-too-large")
+    # (Content-Length values are converted too: the longest text int() saw is the 20-digit id.)
+    assert max(len(text) for text in converted) == MAX_INTEGER_DIGITS

@@ -13,8 +13,9 @@ import pytest
 import redis
 from sqlalchemy import insert, select
 from tasks_api.app import create_app
-from tasks_api.models import events, now
-from tasks_api.stream import END, HEARTBEAT, OPEN, client_left
+from tasks_api.clock import now
+from tasks_api.models import events
+from tasks_api.views.events import END, HEARTBEAT, OPEN, client_left
 from tasks_api.wakeups import Wakeups, channel
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

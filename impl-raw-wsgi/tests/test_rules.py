@@ -166,7 +166,8 @@ def test_pages_link_and_cursors(user):
 
 
 @pytest.mark.parametrize(
-    "query", ["limit=0", "limit=101", "limit=1.5", "limit=1&limit=2", "done=True", "cursor="]
+    "query",
+    ["limit=0", "limit=101", "limit=1.5", "limit=1&limit=2", "done=True", "cursor=", "limit=" + "9" * 21],
 )
 def test_bad_list_parameters_are_422(user, query):
     assert errors_of(user.get("/projects/1/tasks", query=query))[0]["parameter"]

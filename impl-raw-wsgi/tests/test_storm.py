@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import insert, select, update
 from tasks_api import security
 from tasks_api.app import create_app
-from tasks_api.models import idempotency_keys, now, projects
+from tasks_api.clock import now
+from tasks_api.models import idempotency_keys, projects
 
 
 def login_failures_table():
@@ -241,3 +242,24 @@ def test_a_database_failure_leaves_the_claim_to_its_lease(user, database, monkey
     retried = _post(user, "k")
     assert retried.status == 201 and "idempotent-replayed" not in retried.headers
     assert _post(user, "k").headers["idempotent-replayed"] == "true"
+
+
+def test_an_unknown_email_verifies_the_dummy_hash(settings, database, make_client, monkeypatch):
+    verified = []
+    real_verify = security.HASHER.verify
+
+    class Recording:
+        def __getattr__(self, name):
+            return getattr(real_hasher, name)
+
+        def verify(self, password_hash, password):
+            verified.append(password_hash)
+            return real_verify(password_hash, password)
+
+    real_hasher = security.HASHER
+    monkeypatch.setattr(security, "HASHER", Recording())
+    result = make_client(create_app(settings, database)).post(
+        "/tokens", {"email": "nobody@example.com", "password": PASSWORD}
+    )
+    assert problem(result) == (401, "invalid-credentials")
+    assert verified == [security.DUMMY_HASH] and security.DUMMY_HASH.startswith("$argon2id$")

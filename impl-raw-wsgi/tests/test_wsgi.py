@@ -3,8 +3,8 @@
 import json
 import logging
 
-from tasks_api import views
 from tasks_api.app import create_app
+from tasks_api.views import operations
 
 
 def test_a_whole_session_passes_the_pep_3333_validator(user):
@@ -104,7 +104,7 @@ def test_an_unexpected_error_is_a_500_problem_without_traceback(settings, databa
     def broken(request):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(views, "get_health", broken)
+    monkeypatch.setattr(operations, "get_health", broken)
     result = make_client(create_app(settings, database)).get("/healthz")
     assert (result.status, result.problem_type) == (500, "internal-error")
     assert b"secret internals" not in result.body

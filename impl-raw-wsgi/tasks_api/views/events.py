@@ -1,4 +1,4 @@
-"""GET /events by hand: the start point, and the Server-Sent Events body as a generator the server pulls."""
+"""Tag events: GET /events by hand, the start point and the Server-Sent Events body the server pulls."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tasks_api.config import Settings
 from tasks_api.db import Database
-from tasks_api.errors import ErrorItem
-from tasks_api.http import Request
+from tasks_api.errors import ErrorItem, require_valid
+from tasks_api.http import Request, Response
 from tasks_api.models import events
+from tasks_api.security import authenticate
 from tasks_api.wakeups import Wakeups
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,26 @@ END = b": end\nretry: 1000\n\n"
 BATCH = 100  # events per read of the table; a longer backlog is read in several rounds, without waiting
 _EVENT_ID = re.compile(r"0|[1-9][0-9]{0,15}")  # openapi.yaml's EventId
 _EVENT_ID_DETAIL = "must be an event id: a decimal integer without sign or leading zeros, at most 16 digits"
+
+
+def stream_events(request: Request) -> Response:
+    """Stream the current user's changes (Server-Sent Events)"""
+    # concordance: event-stream
+    caller = authenticate(request)
+    after, errors = requested_start(request)
+    require_valid(errors)
+    if after is None:  # fixed now, before the first byte: every later change is in this stream
+        after = latest_event_id(request.db, caller.id)
+    body = event_stream(
+        request.db,
+        request.wakeups,
+        request.settings,
+        caller.id,
+        after,
+        request.environ.get("gunicorn.socket"),  # to notice a client that left (None elsewhere)
+    )
+    return Response.streaming(body, CONTENT_TYPE, HEADERS)
+    # end concordance
 
 
 def requested_start(request: Request) -> tuple[int | None, list[ErrorItem]]:

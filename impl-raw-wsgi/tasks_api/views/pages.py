@@ -1,11 +1,27 @@
-"""The pages: the live page, the API docs and their static files, read from WEB_DIR as they are."""
+"""Tag pages: the live page, /docs and /static/{name}, read from WEB_DIR byte for byte."""
 
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from tasks_api.errors import HTTPError
-from tasks_api.http import Response
+from tasks_api.errors import ApiError
+from tasks_api.http import Request, Response
+
+
+def get_home(request: Request) -> Response:
+    """The live page (a small browser client of this API)"""
+    return page(request.settings.web_dir, "index.html")
+
+
+def get_docs(request: Request) -> Response:
+    """This document rendered by Swagger UI (served offline, no outside requests)"""
+    return page(request.settings.web_dir, "docs.html")
+
+
+def get_static_file(request: Request, name: str) -> Response:
+    """A file of the pages (script, style sheet, Swagger UI)"""
+    return static_file(request.settings.web_dir, name)
+
 
 # concordance: pages
 HTML = "text/html; charset=utf-8"
@@ -29,7 +45,7 @@ def static_file(web_dir: Path, name: str) -> Response:
             return Response.raw(200, (web_dir / "static" / name).read_bytes(), media_type)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             pass
-    raise HTTPError("not-found", f"No static file named {name}.")
+    raise ApiError("not-found", f"No static file named {name}.")
 
 
 # end concordance
