@@ -60,6 +60,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> TasksFlask:
     wakeups.init_app(app)  # after db: it hooks the publish onto the session factories
     security.init_app(app)
     middleware.init_app(app)
+    # After the request id and framing hooks, so the 404 carries the id like any other answer.
+    app.before_request(routing.refuse_empty_leading_segment)
     register_error_handlers(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 from flask.globals import request_ctx
-from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import BaseConverter
 
 from .errors import problem_response
@@ -76,6 +76,12 @@ def init_app(app: Flask) -> None:
     app.url_map.strict_slashes = True  # /projects/ is an unknown path (404), never a redirect
     app.url_map.merge_slashes = False  # Werkzeug would redirect /projects//tasks; the spec says 404
     app.register_error_handler(MethodNotAllowed, method_not_allowed)
+
+
+def refuse_empty_leading_segment() -> None:
+    """//projects is an unknown path (404): Werkzeug strips leading slashes before it matches a rule."""
+    if request.environ.get("PATH_INFO", "").startswith("//"):
+        raise NotFound()  # the same 404 problem as any unknown path (errors.py)
 
 
 def method_not_allowed(error: MethodNotAllowed) -> Response:

@@ -64,3 +64,16 @@ def test_absolute_form_target_is_served_as_its_path(address: tuple[str, int], ho
     assert response.status == 200, response
     assert json.loads(response.body) == {"status": "ok"}
     _assert_dated(response)
+
+
+@pytest.mark.parametrize("target", ["//healthz", "/users//me", "//projects", "/projects//1"])
+def test_doubled_slash_is_not_found_not_merged(address: tuple[str, int], host: str, target: str) -> None:
+    # spec/README.md, Routing: a path with an empty segment is an unknown path (404), never merged
+    # into its neighbour nor redirected to it. On a bare socket: a client library would read "//x"
+    # as a host.
+    data = rawhttp.request_bytes("GET", target, host, {"Connection": "close"})
+    response = _answer(address, data)
+    assert response.status == 404, (target, response)
+    assert "location" not in {name.lower() for name, _ in response.headers}
+    assert_problem(rawhttp.as_httpx(response), "not-found")
+    _assert_dated(response)
