@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
 
 # Stored and sent the same way by every port; its text order is time order, so the database compares
 # timestamps as strings (expiry, retention, leases).
@@ -27,3 +28,8 @@ def parse(stamp: str) -> datetime:
 def seconds_until(stamp: str) -> float:
     """Seconds from now until a stored timestamp (negative when it has passed)."""
     return (parse(stamp) - datetime.now(UTC)).total_seconds()
+
+
+def http_date() -> str:
+    """Now as an HTTP Date (RFC 9110 5.6.7: IMF-fixdate, `Tue, 01 Dec 2026 13:03:31 GMT`)."""
+    return formatdate(usegmt=True)

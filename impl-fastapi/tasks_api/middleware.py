@@ -55,7 +55,9 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
+                headers["Date"] = clock.http_date()  # when the answer leaves (worker.py: uvicorn's is off)
             await send(message)
 
         # end concordance

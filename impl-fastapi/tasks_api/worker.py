@@ -12,6 +12,7 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn_worker import UvicornWorker
 
+from tasks_api import clock
 from tasks_api.errors import ApiError, problem_body
 from tasks_api.wakeups import end_all_streams
 
@@ -117,7 +118,7 @@ class ProblemH11Protocol(H11Protocol):
     def _send_problem(self, status: int, detail: str) -> None:
         body = problem_body(ApiError("not-implemented" if status == 501 else "bad-request", detail))
         headers = [
-            *self.server_state.default_headers,  # Date (RFC 9110 6.6.1), on the server's answers too
+            (b"date", clock.http_date().encode()),  # RFC 9110 6.6.1, on the server's own answers too
             (b"content-type", b"application/problem+json"),
             (b"content-length", str(len(body)).encode()),
             (b"x-request-id", str(uuid.uuid4()).encode()),
@@ -165,6 +166,10 @@ class Worker(UvicornWorker):
         "lifespan": "on",  # run the app's lifespan (threadpool size, pool disposal); fail if it fails
         "access_log": False,  # the app writes its own JSON access line (middleware.py)
         "server_header": False,  # do not advertise the server software
+        # uvicorn's Date is a cache refreshed by its main loop about once a second and taken when the
+        # request starts: seconds stale after a slow login on a busy machine. The app dates each answer
+        # as it sends it (middleware.py), and this protocol its own 400/501.
+        "date_header": False,
         "proxy_headers": False,  # no trusted proxy in front by default: X-Forwarded-* are not believed
         # Request line plus headers may not exceed 16 KiB (what gunicorn's limit_request_line and
         # limit_request_field_size bound); a larger head is a 400 from ProblemH11Protocol.
