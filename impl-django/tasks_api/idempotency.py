@@ -142,7 +142,7 @@ def release(owned: Claim) -> None:
 
 
 @contextlib.contextmanager
-def released_on_failure(owned: Claim | None) -> Iterator[None]:
+def release_on_failure(owned: Claim | None) -> Iterator[None]:
     """Around the create's transaction: a create that was refused releases its claim, so a retry runs.
 
     Entered before atomic(), so the release runs after the rollback. Not when the database itself

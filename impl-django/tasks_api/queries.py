@@ -25,7 +25,7 @@ from .security import Caller, bearer_token, invalid_token, token_hash
 # field converters again on every call, which measured 40% of the read's CPU (cProfile, SQLite).
 
 TASK_FIELDS = [field.attname for field in Task._meta.concrete_fields]
-TASK_OF_TOKEN = f"""
+TASK_BY_TOKEN = f"""
 SELECT tokens.user_id, {", ".join(f"tasks.{field.column}" for field in Task._meta.concrete_fields)}
 FROM tokens
 LEFT JOIN tasks ON tasks.id = %s AND EXISTS (
@@ -35,7 +35,7 @@ WHERE tokens.token_hash = %s AND tokens.expires_at > %s
 """
 
 PROJECT_FIELDS = [field.attname for field in Project._meta.concrete_fields]
-PROJECT_OF_TOKEN = f"""
+PROJECT_BY_TOKEN = f"""
 SELECT tokens.user_id, {", ".join(f"projects.{field.column}" for field in Project._meta.concrete_fields)}
 FROM tokens
 LEFT JOIN projects ON projects.id = %s AND projects.owner_id = tokens.user_id
@@ -43,7 +43,7 @@ WHERE tokens.token_hash = %s AND tokens.expires_at > %s
 """
 
 # The page and the write only need the caller and whether the project is theirs: three numbers, no model.
-PROJECT_ID_OF_TOKEN = """
+PROJECT_ID_BY_TOKEN = """
 SELECT tokens.user_id, tokens.id, projects.id
 FROM tokens
 LEFT JOIN projects ON projects.id = %s AND projects.owner_id = tokens.user_id
@@ -65,7 +65,7 @@ def _token_row(request: HttpRequest, sql: str, resource_id: int) -> tuple[Any, .
 
 def owned_task(request: HttpRequest, task_id: int) -> Task:
     """The caller's task `task_id`: 401 for a bad token, then 404 when the task is not theirs."""
-    row = _token_row(request, TASK_OF_TOKEN, task_id)
+    row = _token_row(request, TASK_BY_TOKEN, task_id)
     if row[1] is None:  # the token is good; the LEFT JOIN found no task of theirs
         raise not_found("task")
     task = Task.from_db(connection.alias, TASK_FIELDS, row[1:])
@@ -79,7 +79,7 @@ def owned_task(request: HttpRequest, task_id: int) -> Task:
 
 def owned_project(request: HttpRequest, project_id: int) -> Project:
     """The caller's project `project_id`: 401 for a bad token, then 404 when it is not theirs."""
-    row = _token_row(request, PROJECT_OF_TOKEN, project_id)
+    row = _token_row(request, PROJECT_BY_TOKEN, project_id)
     if row[1] is None:
         raise not_found("project")
     return Project.from_db(connection.alias, PROJECT_FIELDS, row[1:])  # text and integers: no converters
@@ -90,7 +90,7 @@ def caller_and_project(request: HttpRequest, project_id: int) -> tuple[Caller, b
 
     The 404 is the handler's to raise: the spec checks the body, the query and the cursor in between.
     """
-    user_id, token_id, owned_id = _token_row(request, PROJECT_ID_OF_TOKEN, project_id)
+    user_id, token_id, owned_id = _token_row(request, PROJECT_ID_BY_TOKEN, project_id)
     return Caller(user_id, token_id), owned_id is not None
 
 

@@ -26,8 +26,8 @@ HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=
 DUMMY_HASH = HASHER.hash("no user has this password")
 
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")
-WWW_AUTHENTICATE = 'Bearer realm="tasks"'
-WWW_AUTHENTICATE_INVALID = 'Bearer realm="tasks", error="invalid_token"'
+CHALLENGE = 'Bearer realm="tasks"'
+CHALLENGE_INVALID = 'Bearer realm="tasks", error="invalid_token"'
 
 
 # end concordance
@@ -112,14 +112,14 @@ def bearer_token(request: HttpRequest) -> str:
         raise ApiError(
             "authentication-required",
             "Send Authorization: Bearer <token>.",
-            headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+            headers={"WWW-Authenticate": CHALLENGE},
         )
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer":
         raise ApiError(
             "authentication-required",
             "Only the Bearer scheme is accepted.",
-            headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+            headers={"WWW-Authenticate": CHALLENGE},
         )
     if not TOKEN_RE.fullmatch(token):
         raise invalid_token()
@@ -131,7 +131,7 @@ def invalid_token() -> ApiError:
     return ApiError(
         "invalid-token",
         "The token is unknown, expired or revoked.",
-        headers={"WWW-Authenticate": WWW_AUTHENTICATE_INVALID},
+        headers={"WWW-Authenticate": CHALLENGE_INVALID},
     )
 
 

@@ -85,7 +85,7 @@ class DatabaseTimeout(OperationalError):
     """The database did not answer a health check within the budget: the request is answered 503."""
 
 
-def shut_socket(raw_connection: Any) -> None:
+def shut(raw_connection: Any) -> None:
     """Cut a psycopg connection: shut its socket down, so the thread blocked on it gets an error now."""
     # A dup of the descriptor: shutdown() acts on the shared socket, close() only on our copy.
     with socket.socket(fileno=os.dup(raw_connection.fileno())) as sock:

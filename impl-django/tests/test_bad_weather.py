@@ -87,7 +87,7 @@ def test_the_watchdog_cuts_a_socket_that_waits_too_long():
             return client_sock.fileno()
 
     started = time.monotonic()
-    with watchdog.WATCHDOG.watch(0.3, lambda: watchdog.shut_socket(Raw())):
+    with watchdog.WATCHDOG.watch(0.3, lambda: watchdog.shut(Raw())):
         data = client_sock.recv(10)  # would block for ever
     assert data == b"" and 0.25 < time.monotonic() - started < 2
     for sock in (client_sock, peer, server):

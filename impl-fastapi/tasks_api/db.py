@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from tasks_api.config import Settings, get_settings
-from tasks_api.watchdog import watchdog
+from tasks_api.watchdog import WATCHDOG
 
 # An execution option that marks a connection whose transaction will write (see _begin below).
 _WRITE = "tasks_api_write"
@@ -116,24 +116,24 @@ def _watch(engine: Engine, budget: float) -> None:
 
     @event.listens_for(engine, "checkout")
     def _checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        watchdog.arm(id(record), dbapi_connection.fileno(), budget)
+        WATCHDOG.arm(id(record), dbapi_connection.fileno(), budget)
         try:
             alive = engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error:
-            if watchdog.disarm(id(record)):
+            if WATCHDOG.disarm(id(record)):
                 raise
             alive = False
         if not alive:
-            watchdog.disarm(id(record))
+            WATCHDOG.disarm(id(record))
             raise exc.DisconnectionError("the pooled connection is gone")  # the pool retries on a new one
 
     @event.listens_for(engine, "checkin")
     def _checkin(dbapi_connection: Any, record: Any) -> None:
-        watchdog.disarm(id(record))
+        WATCHDOG.disarm(id(record))
 
     @event.listens_for(engine, "invalidate")
     def _invalidate(dbapi_connection: Any, record: Any, exception: BaseException | None) -> None:
-        watchdog.disarm(id(record))  # before SQLAlchemy closes the driver's descriptor
+        WATCHDOG.disarm(id(record))  # before SQLAlchemy closes the driver's descriptor
 
 
 _UNAVAILABLE_SQLSTATES = {"25006", "57014", "55P03"}  # read-only transaction, statement/lock timeout

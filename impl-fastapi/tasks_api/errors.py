@@ -85,7 +85,7 @@ class ApiError(Exception):
         self.errors = list(errors) if errors is not None else None
 
 
-def validation_problem(errors: Iterable[Mapping[str, str]]) -> ApiError:
+def validation_error(errors: Iterable[Mapping[str, str]]) -> ApiError:
     """A 422 validation-error listing the problems found (one item each, the first 20: spec "Validation")."""
     items = list(islice(errors, MAX_ERRORS))
     return ApiError("validation-error", f"The request has {len(items)} invalid part(s).", errors=items)
@@ -195,7 +195,7 @@ async def handle_request_validation(request: Request, exc: Exception) -> Respons
         return await token_first(
             request, problem_response(ApiError("malformed-json", "The body is not valid JSON."))
         )
-    problem = validation_problem(error_item(e["loc"], _detail_of(e)) for e in errors)
+    problem = validation_error(error_item(e["loc"], _detail_of(e)) for e in errors)
     return await token_first(request, problem_response(problem))
 
 

@@ -142,7 +142,7 @@ def store_created(db: Session, owned: Claim | None, body: bytes, location: str, 
 
 
 @contextmanager
-def released_on_failure(db: Session, owned: Claim | None) -> Iterator[None]:
+def release_on_failure(db: Session, owned: Claim | None) -> Iterator[None]:
     """Around the create's transaction: if it fails, drop the claim (unless taken over meanwhile), so that
     a retry runs again instead of finding a claim nobody will finish. If the database is away this fails
     too; the lease then frees the key."""

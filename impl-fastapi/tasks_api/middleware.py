@@ -88,7 +88,7 @@ class RequestContextMiddleware:
 
 # RFC 9110 7.2 / RFC 3986 3.2.2: host[:port], a host being a reg-name, IPv4 or [IPv6]; never empty, since
 # an http URI has a host (RFC 9110 4.2.1). granian sends an empty Host for a request that had none.
-_HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]*)?")
+HOST_RE = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]*)?")
 
 
 def origin_form(target: str) -> str:
@@ -114,7 +114,7 @@ class FramingMiddleware:
         codings = [value for name, value in scope["headers"] if name == b"transfer-encoding"]
         problem = None
         if scope.get("http_version") == "1.1" and (
-            len(hosts) != 1 or not _HOST.fullmatch(hosts[0].decode("latin-1"))
+            len(hosts) != 1 or not HOST_RE.fullmatch(hosts[0].decode("latin-1"))
         ):
             problem = ApiError("bad-request", "HTTP/1.1 needs exactly one Host: host[:port].")
         elif codings and (

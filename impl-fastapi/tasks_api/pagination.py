@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import Request
 
-from tasks_api.errors import ApiError, validation_problem
+from tasks_api.errors import ApiError, validation_error
 
 _LIMIT = re.compile(r"[0-9]+")  # decimal digits; leading zeros allowed ("05" is 5)
 
@@ -69,7 +69,7 @@ def decode_cursor(secret_key: str, cursor: str, expected: dict[str, Any]) -> int
     return after
 
 
-def link_header(path: str, params: ListParams, next_cursor: str) -> str:
+def next_link(path: str, params: ListParams, next_cursor: str) -> str:
     """`<path?limit=..&done=..&priority=..&cursor=..>; rel="next"` with the request's own values."""
     query = "&".join(f"{name}={value}" for name, value in params.given)
     query = f"{query}&cursor={next_cursor}" if query else f"cursor={next_cursor}"
@@ -119,7 +119,7 @@ def list_params(request: Request, names: tuple[str, ...]) -> ListParams:
                 # The Link writes a limit back as the number it is (limit=05 -> limit=5).
                 given.append((name, str(values[name]) if name == "limit" else raws[0]))
     if errors:
-        raise validation_problem(errors)
+        raise validation_error(errors)
     return ListParams(
         limit=values.get("limit") or 20,
         cursor=values.get("cursor"),

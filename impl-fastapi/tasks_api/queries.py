@@ -20,7 +20,7 @@ _VALID_TOKEN = and_(_TOKENS.c.token_hash == bindparam("digest"), _TOKENS.c.expir
 
 # Every authenticated endpoint without a statement of its own below: the token's user, unexpired. The
 # users join is not needed: the token row goes with its user (ON DELETE CASCADE).
-USER_OF_TOKEN = select(_TOKENS.c.user_id).where(_VALID_TOKEN)
+USER_BY_TOKEN = select(_TOKENS.c.user_id).where(_VALID_TOKEN)
 
 # GET /users/me: the token joined to its user; no row is 401 (a user deleted since goes with its tokens).
 CURRENT_USER = (
@@ -30,7 +30,7 @@ CURRENT_USER = (
 )
 
 # GET /tasks/{id}: user_id, then the task's columns (all NULL when it is missing or someone else's).
-READ_TASK = (
+TASK_BY_TOKEN = (
     select(_TOKENS.c.user_id, *_TASKS.c)
     .select_from(
         _TOKENS.outerjoin(
@@ -42,7 +42,7 @@ READ_TASK = (
 )
 
 # POST /projects/{id}/tasks (before the write): user_id and the owned project's id (NULL: 404).
-CALLER_AND_PROJECT = (
+PROJECT_BY_TOKEN = (
     select(_TOKENS.c.user_id, _PROJECTS.c.id.label("found_project"))
     .select_from(
         _TOKENS.outerjoin(

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, StringConstraints
 
-from tasks_api.errors import validation_problem
+from tasks_api.errors import validation_error
 from tasks_api.routing import MAX_ID
 
 # Integer text longer than this is refused before it is converted (Python's int() of a 1 MiB number
@@ -215,7 +215,7 @@ def last_event_id(header: str | None, queries: Sequence[str]) -> int | None:
             {"parameter": "last_event_id", "detail": "must be an event id: 0 or a decimal without sign"}
         )
     if errors:
-        raise validation_problem(errors)
+        raise validation_error(errors)
     given = header if header is not None else (queries[0] if queries else None)
     return int(given) if given is not None else None
 

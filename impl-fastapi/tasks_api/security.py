@@ -20,13 +20,13 @@ from tasks_api import clock
 from tasks_api.config import get_settings
 from tasks_api.db import new_session, read_transaction
 from tasks_api.errors import RETRY_SOON, ApiError
-from tasks_api.queries import USER_OF_TOKEN
+from tasks_api.queries import USER_BY_TOKEN
 
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 CHALLENGE = 'Bearer realm="tasks"'
 # concordance: password-hashing
 # The OWASP baseline the spec fixes; verification accepts any argon2 PHC string (parameters can rise).
-_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, salt_len=16)
+HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, salt_len=16)
 # What an unknown email is verified against, so that its login costs what a known one costs and the
 # response time does not tell which emails exist: an argon2id hash of the parameters above (of a
 # password nobody has), written out rather than computed at import.
@@ -38,15 +38,15 @@ DUMMY_HASH = (
 def hash_password(password: str) -> str:
     """An argon2id PHC string. CPU-bound (~tens of ms): only ever called from sync endpoints, which
     FastAPI runs in its threadpool, so the event loop keeps serving other requests meanwhile."""
-    with hashing():
-        return _hasher.hash(password)
+    with hashing_slot():
+        return HASHER.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     """True when the password matches; False for a mismatch or a hash that is not argon2."""
-    with hashing():
+    with hashing_slot():
         try:
-            return _hasher.verify(password_hash, password)
+            return HASHER.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
 
@@ -73,7 +73,7 @@ def hash_slots() -> threading.BoundedSemaphore:
 
 
 @contextmanager
-def hashing() -> Iterator[None]:
+def hashing_slot() -> Iterator[None]:
     """Hold one of the process's argon2 slots, or answer 503 when none frees up within a second: each hash
     costs ~30 ms of CPU and 19 MiB, so a login storm would otherwise take every core and all memory."""
     slots = hash_slots()
@@ -138,7 +138,7 @@ def bearer_token(authorization: str | None) -> str:
     if scheme.lower() != "bearer":
         raise _authentication_required()
     # Exactly one space, then exactly the token syntax: anything else is a bad token.
-    if not space or not _TOKEN.fullmatch(token):
+    if not space or not TOKEN_RE.fullmatch(token):
         raise invalid_token()
     return token
 
@@ -158,7 +158,7 @@ def authenticate(db: Session, credentials: Credentials) -> Caller:
     unknown, expired or revoked. Looked up every time: a revoked token stops working at once on every
     replica."""
     with read_transaction(db):
-        user_id = db.scalar(USER_OF_TOKEN, {"digest": credentials.token_hash, "now": clock.now()})
+        user_id = db.scalar(USER_BY_TOKEN, {"digest": credentials.token_hash, "now": clock.now()})
     return checked(credentials, user_id)
 
 

@@ -77,5 +77,5 @@ def _shut(fileno: int) -> None:
         log.info("database watchdog: nothing to close (%s)", type(exc).__name__)
 
 
-watchdog = Watchdog()
+WATCHDOG = Watchdog()
 # end concordance

@@ -40,7 +40,7 @@ def test_only_the_sha256_of_a_token_is_stored(client):
 
 def test_tokens_have_the_spec_format():
     token = security.new_token()
-    assert len(token) == 43 and security._TOKEN.fullmatch(token)
+    assert len(token) == 43 and security.TOKEN_RE.fullmatch(token)
 
 
 def test_verification_accepts_other_argon2_parameters():

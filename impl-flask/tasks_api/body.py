@@ -102,7 +102,7 @@ class ApiRequest(Request):
 
 
 # concordance: body-limits
-def read_json_body(*, merge_patch: bool = False) -> Any:
+def read_json(*, merge_patch: bool = False) -> Any:
     """The request body as JSON, checked in the spec's order: 413, then 415, then 400."""
     declared = request.content_length
     if declared is not None and declared > MAX_BODY_BYTES:

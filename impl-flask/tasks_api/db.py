@@ -26,7 +26,7 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # emits nothing (each statement is then its own transaction), anything else a plain BEGIN.
 BEGIN = "tasks_api_begin"
 DEFAULT_TIMEOUT = 5.0  # DATABASE_TIMEOUT_SECONDS
-READY_SECONDS = 1.0  # /readyz gives up on the database after this long
+READINESS_SECONDS = 1.0  # /readyz gives up on the database after this long
 
 log = logging.getLogger("tasks_api.db")
 
@@ -241,14 +241,14 @@ class Readiness:
         self._pending: Future[bool] | None = None
 
     def check(self) -> bool:
-        """Whether the database answered SELECT 1 within READY_SECONDS."""
+        """Whether the database answered SELECT 1 within READINESS_SECONDS."""
         with self._lock:
             if self._pending is None or self._pending.done():
                 self._pending = Future()
                 threading.Thread(target=self._select_one, args=(self._pending,), daemon=True).start()
             pending = self._pending
         try:
-            return pending.result(timeout=READY_SECONDS)
+            return pending.result(timeout=READINESS_SECONDS)
         except TimeoutError:
             return False
 
@@ -265,6 +265,6 @@ class Readiness:
 # end concordance
 
 
-def database_ready() -> bool:
+def ready() -> bool:
     """The app's readiness check (see Readiness)."""
     return current_app.extensions["tasks_api.readiness"].check()

@@ -96,7 +96,7 @@ def decode_cursor(secret: str, cursor: str, scope: dict[str, Any]) -> int:
 # end concordance
 
 
-def link_next(path: str, params: list[tuple[str, str]], cursor: str) -> str:
+def next_link(path: str, params: list[tuple[str, str]], cursor: str) -> str:
     """Link: <path?limit&done&priority&cursor>; rel="next" (the request's own values, cursor last)."""
     query = "&".join(f"{name}={quote(value, safe='')}" for name, value in [*params, ("cursor", cursor)])
     return f'<{path}?{query}>; rel="next"'
@@ -107,7 +107,7 @@ def position(params: ListParams, scope: dict[str, Any]) -> int:
     return decode_cursor(current_app.config["SECRET_KEY"], params.cursor, scope) if params.cursor else 0
 
 
-def page_response(
+def page(
     rows: Sequence[Any], params: ListParams, scope: dict[str, Any], render: Callable[[Any], dict[str, Any]]
 ) -> Response:
     """One page of a keyset list: rows holds up to limit + 1 items, the extra one says there is more."""
@@ -117,5 +117,5 @@ def page_response(
         next_cursor = encode_cursor(current_app.config["SECRET_KEY"], scope, items[-1].id)
     response = make_response({"items": [render(item) for item in items], "next_cursor": next_cursor})
     if next_cursor is not None:
-        response.headers["Link"] = link_next(request.path, params.link_params(), next_cursor)
+        response.headers["Link"] = next_link(request.path, params.link_params(), next_cursor)
     return response

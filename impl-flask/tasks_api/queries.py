@@ -90,6 +90,6 @@ def _page_statement(done: bool, priority: bool) -> Select:
 
 
 # One statement per combination of the optional filters, built once.
-TASK_PAGE_BY_TOKEN = {
+TASK_PAGE = {
     (done, priority): _page_statement(done, priority) for done in (False, True) for priority in (False, True)
 }

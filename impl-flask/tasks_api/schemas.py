@@ -30,7 +30,7 @@ VISIBLE_ASCII_RE = re.compile(r"[\x21-\x7e]+")
 EVENT_ID_RE = re.compile(r"0|[1-9][0-9]{0,15}")  # the EventId schema: decimal, no sign or leading zeros
 PRIORITIES = ("low", "normal", "high")
 
-Error = dict[str, str]
+ErrorItem = dict[str, str]
 Check = Callable[[Any], str | None]  # returns the problem's detail, or None when the value is valid
 
 
@@ -89,7 +89,7 @@ def optional_date(value: Any) -> str | None:
 
 
 @dataclass(frozen=True)
-class Field:
+class Member:
     """One member of a request body."""
 
     check: Check
@@ -100,34 +100,34 @@ class Field:
 EMAIL = string(3, 254, EMAIL_RE)
 PASSWORD = string(8, 128)
 USER_CREATE = {
-    "email": Field(EMAIL, True),
-    "password": Field(PASSWORD, True),
-    "name": Field(string(1, 100), True),
+    "email": Member(EMAIL, True),
+    "password": Member(PASSWORD, True),
+    "name": Member(string(1, 100), True),
 }
-TOKEN_CREATE = {"email": Field(EMAIL, True), "password": Field(PASSWORD, True)}
-PROJECT_CREATE = {"name": Field(string(1, 100), True), "description": Field(string(0, 2000))}
-PROJECT_PATCH = {"name": Field(string(1, 100)), "description": Field(string(0, 2000))}
+TOKEN_CREATE = {"email": Member(EMAIL, True), "password": Member(PASSWORD, True)}
+PROJECT_CREATE = {"name": Member(string(1, 100), True), "description": Member(string(0, 2000))}
+PROJECT_PATCH = {"name": Member(string(1, 100)), "description": Member(string(0, 2000))}
 TASK_CREATE = {
-    "title": Field(string(1, 200), True),
-    "notes": Field(string(0, 10000)),
-    "done": Field(boolean),
-    "priority": Field(priority),
-    "due_on": Field(optional_date, nullable=True),
+    "title": Member(string(1, 200), True),
+    "notes": Member(string(0, 10000)),
+    "done": Member(boolean),
+    "priority": Member(priority),
+    "due_on": Member(optional_date, nullable=True),
 }
 TASK_REPLACE = {
-    "project_id": Field(identifier, True),
-    **{name: Field(f.check, True, f.nullable) for name, f in TASK_CREATE.items()},
+    "project_id": Member(identifier, True),
+    **{name: Member(f.check, True, f.nullable) for name, f in TASK_CREATE.items()},
 }
-TASK_PATCH = {name: Field(f.check, False, f.nullable) for name, f in TASK_REPLACE.items()}
+TASK_PATCH = {name: Member(f.check, False, f.nullable) for name, f in TASK_REPLACE.items()}
 
 
 # concordance: validation
-def body_errors(body: Any, fields: Mapping[str, Field], limit: int = MAX_ERRORS) -> list[Error]:
+def body_errors(body: Any, fields: Mapping[str, Member], limit: int = MAX_ERRORS) -> list[ErrorItem]:
     """The problems of a body against its members (additionalProperties: false), at most `limit`: the
     check stops there, so 100,000 unknown members cost no more than 20."""
     if not isinstance(body, dict):
         return [{"pointer": "", "detail": "must be a JSON object"}]
-    errors: list[Error] = []
+    errors: list[ErrorItem] = []
     for name, field in fields.items():
         if name not in body:
             if field.required:
@@ -150,7 +150,7 @@ def body_errors(body: Any, fields: Mapping[str, Field], limit: int = MAX_ERRORS)
     return errors
 
 
-def validate(body: Any, fields: Mapping[str, Field], extra: list[Error] | None = None) -> dict[str, Any]:
+def validate(body: Any, fields: Mapping[str, Member], extra: list[ErrorItem] | None = None) -> dict[str, Any]:
     """The body when it is valid, else a 422 with the header/parameter problems and the body's, at most
     MAX_ERRORS in all."""
     errors = list(extra or [])
@@ -163,7 +163,7 @@ def validate(body: Any, fields: Mapping[str, Field], extra: list[Error] | None =
 # end concordance
 
 
-def idempotency_key_errors(key: str | None) -> list[Error]:
+def idempotency_key_errors(key: str | None) -> list[ErrorItem]:
     """The Idempotency-Key header: absent, or 1 to 255 visible ASCII characters."""
     if key is None or (len(key) <= 255 and VISIBLE_ASCII_RE.fullmatch(key)):
         return []
@@ -196,7 +196,7 @@ class ListParams:
 
 def list_params(args: MultiDict[str, str], *, filters: bool) -> ListParams:
     """limit, cursor (and done, priority for tasks); a repeated parameter is 422, unknown ones are ignored."""
-    errors: list[Error] = []
+    errors: list[ErrorItem] = []
     values: dict[str, Any] = {}
     names = ("limit", "cursor", "done", "priority") if filters else ("limit", "cursor")
     for name in names:
@@ -237,7 +237,7 @@ def resume_after(headers: Mapping[str, str], args: MultiDict[str, str]) -> int |
     The header wins, because an EventSource that reconnects sends it with the URL it first used; both are
     validated all the same, and every problem is reported at once (422).
     """
-    errors: list[Error] = []
+    errors: list[ErrorItem] = []
     detail = "must be an event id: 0 or a decimal integer without sign or leading zeros"
     header = headers.get("Last-Event-ID")
     if header is not None and not EVENT_ID_RE.fullmatch(header):

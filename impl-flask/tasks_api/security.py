@@ -30,7 +30,7 @@ HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=
 DUMMY_HASH = HASHER.hash("no user has this password")
 # end concordance
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")
-REALM = 'Bearer realm="tasks"'
+CHALLENGE = 'Bearer realm="tasks"'
 
 F = TypeVar("F", bound=Callable[..., Any])
 HASH_WAIT_SECONDS = 1.0  # a request that cannot start a hash within this long is 503
@@ -95,13 +95,13 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def hash_token(token: str) -> str:
+def token_hash(token: str) -> str:
     """The lowercase hex SHA-256 stored in tokens.token_hash (the token itself is never stored)."""
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
 def _unauthorized(slug: str, detail: str) -> ApiError:
-    challenge = REALM if slug == "authentication-required" else REALM + ', error="invalid_token"'
+    challenge = CHALLENGE if slug == "authentication-required" else CHALLENGE + ', error="invalid_token"'
     return ApiError(slug, detail, headers={"WWW-Authenticate": challenge})
 
 
@@ -112,7 +112,7 @@ def bearer_token_hash() -> str:
         raise _unauthorized("authentication-required", "Send Authorization: Bearer <token>.")
     if not TOKEN_RE.fullmatch(token):
         raise _unauthorized("invalid-token", "The token is unknown, expired or revoked.")
-    return hash_token(token)
+    return token_hash(token)
 
 
 def authenticated(statement: Executable, **params: Any) -> Sequence[Row[Any]]:

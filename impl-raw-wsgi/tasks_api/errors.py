@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-PROBLEM_TYPE_BASE = "https://tasks-api.example/problems/"
+PROBLEM_BASE = "https://tasks-api.example/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 # slug -> (status, title): identical in every port, so clients can switch on `type`.
@@ -60,7 +60,7 @@ class ApiError(Exception):
     def body(self) -> bytes:
         """The RFC 9457 document: type, title, status, detail (and errors for a validation problem)."""
         document: dict[str, object] = {
-            "type": PROBLEM_TYPE_BASE + self.slug,
+            "type": PROBLEM_BASE + self.slug,
             "title": self.title,
             "status": self.status,
             "detail": self.detail,

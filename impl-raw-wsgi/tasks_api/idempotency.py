@@ -26,7 +26,7 @@ from tasks_api.models import idempotency_keys
 log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
-_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+KEY_RE = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 class Claim(NamedTuple):
@@ -39,7 +39,7 @@ class Claim(NamedTuple):
 def read_key(request: Request, errors: list[ErrorItem]) -> str | None:
     """The key, None when absent, or a 422 item: 1 to 255 visible ASCII characters."""
     key = request.header(HEADER)
-    if key is not None and not _KEY.fullmatch(key):
+    if key is not None and not KEY_RE.fullmatch(key):
         errors.append({"header": HEADER, "detail": "must be 1 to 255 visible ASCII characters"})
         return None
     return key

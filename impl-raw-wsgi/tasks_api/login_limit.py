@@ -65,7 +65,7 @@ def record_failure(database: Database, settings: Settings, email: str) -> None:
         connection.execute(upsert)
 
 
-def forget(connection: Connection, email: str) -> None:
+def clear(connection: Connection, email: str) -> None:
     """A successful login starts the count again (in the login's own transaction)."""
     connection.execute(delete(login_failures).where(login_failures.c.email_hash == email_hash(email)))
 

@@ -16,9 +16,9 @@ from tasks_api.clock import log_time
 from tasks_api.http import REQUEST_ID_KEY
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
-_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")  # visible ASCII: safe to echo in a header and a log
-EXPOSED_HEADERS = "ETag, Location, Link, X-Request-ID, Idempotent-Replayed"
-ALLOWED_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID"
+REQUEST_ID_RE = re.compile(r"[\x21-\x7e]{1,128}")  # visible ASCII: safe to echo in a header and a log
+EXPOSE_HEADERS = "ETag, Location, Link, X-Request-ID, Idempotent-Replayed"
+ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID"
 
 # Each middleware wraps start_response to add or read headers: in WSGI that is the only place where
 # the response's status and headers pass through on their way to the server.
@@ -30,7 +30,7 @@ def request_id(app: WSGIApplication) -> WSGIApplication:
 
     def middleware(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         given = environ.get("HTTP_X_REQUEST_ID", "")
-        environ[REQUEST_ID_KEY] = given if _REQUEST_ID.fullmatch(given) else str(uuid.uuid4())
+        environ[REQUEST_ID_KEY] = given if REQUEST_ID_RE.fullmatch(given) else str(uuid.uuid4())
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None) -> object:
             return start_response(status, [*headers, ("X-Request-ID", environ[REQUEST_ID_KEY])], exc_info)
@@ -117,7 +117,7 @@ def cors(app: WSGIApplication, allowed_origins: frozenset[str]) -> WSGIApplicati
             if origin in allowed_origins:
                 extra += [
                     ("Access-Control-Allow-Origin", origin),
-                    ("Access-Control-Expose-Headers", EXPOSED_HEADERS),
+                    ("Access-Control-Expose-Headers", EXPOSE_HEADERS),
                 ]
                 allow = next((value for name, value in headers if name.lower() == "allow"), None)
                 preflight = (
@@ -126,7 +126,7 @@ def cors(app: WSGIApplication, allowed_origins: frozenset[str]) -> WSGIApplicati
                 if preflight and allow:  # the router answered OPTIONS with 204 and Allow
                     extra += [
                         ("Access-Control-Allow-Methods", allow),
-                        ("Access-Control-Allow-Headers", ALLOWED_HEADERS),
+                        ("Access-Control-Allow-Headers", ALLOW_HEADERS),
                         ("Access-Control-Max-Age", "600"),
                     ]
             return start_response(status, [*headers, *extra], exc_info)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from tasks_api.errors import ApiError
-from tasks_api.schemas import PageQuery
+from tasks_api.schemas import ListParams
 
 T = TypeVar("T")
 
@@ -65,7 +65,7 @@ def page(rows: Sequence[T], size: int) -> tuple[Sequence[T], bool]:
     return rows[:size], len(rows) > size
 
 
-def next_link(path: str, query: PageQuery, cursor: str) -> str:
+def next_link(path: str, query: ListParams, cursor: str) -> str:
     """`<path?limit&done&priority&cursor>; rel="next"`: the request's own parameters, cursor last."""
     params = []
     if query.limit is not None:

@@ -19,11 +19,11 @@ if TYPE_CHECKING:
 Check = Callable[[Any], str | None]  # a value's problem, in words, or None when it is valid
 
 # The WHATWG HTML "valid e-mail address" (ASCII only), the `pattern` of openapi.yaml.
-_EMAIL = re.compile(
+EMAIL_RE = re.compile(
     r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
     r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*"
 )
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # [0-9], not \d: \d also matches other scripts' digits
+DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # [0-9], not \d: \d also matches other scripts' digits
 PRIORITIES = ("low", "normal", "high")
 # Integer text longer than this is refused before it is converted (a JSON number in body.py, `limit`
 # here): it is out of every range of the API anyway, and int() of a long text costs time.
@@ -57,7 +57,7 @@ def string(min_length: int, max_length: int) -> Check:
 def email(value: Any) -> str | None:
     if not isinstance(value, str):
         return "must be a string"
-    if len(value) > 254 or not _EMAIL.fullmatch(value):  # fullmatch: `$` would accept a final newline
+    if len(value) > 254 or not EMAIL_RE.fullmatch(value):  # fullmatch: `$` would accept a final newline
         return "must be a valid email address of at most 254 characters"
     return None
 
@@ -74,10 +74,10 @@ def identifier(value: Any) -> str | None:
     return None if is_integer(value) and 1 <= value <= MAX_ID else f"must be an integer from 1 to {MAX_ID}"
 
 
-def date_or_null(value: Any) -> str | None:
+def optional_date(value: Any) -> str | None:
     if value is None:
         return None
-    if isinstance(value, str) and _DATE.fullmatch(value):
+    if isinstance(value, str) and DATE_RE.fullmatch(value):
         try:
             date.fromisoformat(value)  # refuses 2026-02-30 and year 0000
             return None
@@ -125,7 +125,7 @@ TASK_CREATE = {
     "notes": Member(string(0, 10000)),
     "done": Member(boolean),
     "priority": Member(priority),
-    "due_on": Member(date_or_null, convert=_to_date),
+    "due_on": Member(optional_date, convert=_to_date),
 }
 TASK_REPLACE = {
     "project_id": Member(identifier, required=True),
@@ -175,7 +175,7 @@ def pointer(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class PageQuery:
+class ListParams:
     """The parameters of a list operation; None means "not given"."""
 
     limit: int | None = None
@@ -190,7 +190,7 @@ class PageQuery:
         return self.limit or self.DEFAULT_LIMIT
 
 
-def parse_page_query(pairs: list[tuple[str, str]], *, filters: bool) -> tuple[PageQuery, list[ErrorItem]]:
+def list_params(pairs: list[tuple[str, str]], *, filters: bool) -> tuple[ListParams, list[ErrorItem]]:
     """limit, cursor (and for tasks done, priority); unknown parameters are ignored, repeats refused."""
     names = ("limit", "cursor", "done", "priority") if filters else ("limit", "cursor")
     given: dict[str, list[str]] = {}
@@ -208,7 +208,7 @@ def parse_page_query(pairs: list[tuple[str, str]], *, filters: bool) -> tuple[Pa
             errors.append({"parameter": name, "detail": problem})
         else:
             values[name] = value
-    return PageQuery(**values), errors
+    return ListParams(**values), errors
 
 
 def _limit(raw: str) -> tuple[int | None, str | None]:
@@ -245,11 +245,12 @@ _QUERY_PARSERS: dict[str, Callable[[str], tuple[Any, str | None]]] = {
 # --- responses ------------------------------------------------------------------------------------
 
 
-def user_out(user: Row[Any] | Caller) -> dict[str, Any]:
-    return {"id": user.id, "email": user.email, "name": user.name, "created_at": user.created_at}
+def user_json(user: Row[Any] | Caller) -> dict[str, Any]:
+    user_id = user.id if isinstance(user, Row) else user.user_id  # a users row, or the Caller carrying one
+    return {"id": user_id, "email": user.email, "name": user.name, "created_at": user.created_at}
 
 
-def project_out(row: Row[Any]) -> dict[str, Any]:
+def project_json(row: Row[Any]) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.name,
@@ -260,7 +261,7 @@ def project_out(row: Row[Any]) -> dict[str, Any]:
     }
 
 
-def task_out(row: Row[Any]) -> dict[str, Any]:
+def task_json(row: Row[Any]) -> dict[str, Any]:
     return {
         "id": row.id,
         "project_id": row.project_id,

@@ -18,7 +18,7 @@ from tasks_api import queries
 from tasks_api.errors import ApiError, unavailable
 from tasks_api.http import Request
 
-TOKEN_SYNTAX = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 random bytes in base64url without padding
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 random bytes in base64url without padding
 CHALLENGE = 'Bearer realm="tasks"'
 
 
@@ -26,7 +26,7 @@ CHALLENGE = 'Bearer realm="tasks"'
 class Caller:
     """The authenticated user of a request, and the hash of the token it used (for log-out)."""
 
-    id: int
+    user_id: int
     email: str
     name: str
     created_at: str
@@ -98,7 +98,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
-def bearer_digest(request: Request) -> str:
+def bearer_token_hash(request: Request) -> str:
     """The SHA-256 of the request's bearer token, or 401 when there is none or it cannot be one of ours.
 
     No database yet: the caller looks the digest up, alone (authenticate) or joined with the resource.
@@ -111,7 +111,7 @@ def bearer_digest(request: Request) -> str:
             "Send Authorization: Bearer <token>.",
             headers=[("WWW-Authenticate", CHALLENGE)],
         )
-    if not TOKEN_SYNTAX.fullmatch(token):  # also refuses a second space before the token
+    if not TOKEN_RE.fullmatch(token):  # also refuses a second space before the token
         raise invalid_token()
     return token_hash(token)
 
@@ -126,7 +126,7 @@ def invalid_token() -> ApiError:
 
 def authenticate(request: Request) -> Caller:
     """The caller of a protected operation, or 401: the token is looked up on every request."""
-    digest = bearer_digest(request)
+    digest = bearer_token_hash(request)
     with request.db.single_read() as connection:
         row = queries.user_by_token(connection, digest)
     if row is None:

@@ -86,7 +86,7 @@ def create_task(request: HttpRequest, project_id: int) -> HttpResponse:
     owned = idempotency.claim(caller.user_id, key, idempotency.fingerprint(request, body))
     if isinstance(owned, HttpResponse):
         return owned  # the stored response, replayed
-    with idempotency.released_on_failure(owned), transaction.atomic():
+    with idempotency.release_on_failure(owned), transaction.atomic():
         lock_owner(caller.user_id)  # first: the outbox's lock order (outbox.py)
         created_at = now()
         try:

@@ -8,7 +8,7 @@ from ..body import read_json
 from ..errors import ApiError, ValidationFailed
 from ..models import Token, User
 from ..schemas import TOKEN_CREATE, json_response, no_content, validate
-from ..security import WWW_AUTHENTICATE, authenticate, issue_token, verify_password
+from ..security import CHALLENGE, authenticate, issue_token, verify_password
 
 
 def create_token(request: HttpRequest) -> HttpResponse:
@@ -44,7 +44,7 @@ def invalid_credentials() -> ApiError:
     return ApiError(
         "invalid-credentials",
         "The email or password is wrong.",
-        headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+        headers={"WWW-Authenticate": CHALLENGE},
     )
 
 

@@ -21,12 +21,12 @@ from tasks_api.wakeups import Wakeups
 router = APIRouter(tags=["events"])
 log = logging.getLogger("tasks_api")
 
-_BATCH = 500  # events per read; a longer backlog is read in several
+BATCH = 500  # events per read; a longer backlog is read in several
 OPEN = b": open\nretry: 1000\n\n"
 HEARTBEAT = b": heartbeat\n\n"
 END = b": end\nretry: 1000\n\n"
 # text/event-stream exactly: Starlette would add "; charset=utf-8" to a text/* media type by itself.
-STREAM_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 
 def latest_event_id(user_id: int) -> int:
@@ -42,7 +42,7 @@ def events_after(user_id: int, after: int) -> Sequence[Row[tuple[int, str, str]]
             select(Event.id, Event.type, Event.data)
             .where(Event.user_id == user_id, Event.id > after)
             .order_by(Event.id)
-            .limit(_BATCH)
+            .limit(BATCH)
         ).all()
 
 
@@ -75,7 +75,7 @@ async def event_stream(
             if rows:
                 yield b"".join(frame(*row) for row in rows)
                 after, last_write = rows[-1][0], loop.time()
-                if len(rows) == _BATCH:
+                if len(rows) == BATCH:
                     continue  # a backlog: read on without waiting
             now = loop.time()
             if now - started >= settings.events_stream_seconds or wakeups.closing:
@@ -106,13 +106,13 @@ async def stream_events(request: Request, caller: StreamCaller, after: ResumeAft
     if request.method == "HEAD":
         # The stream's headers at once, and never the stream itself. A StreamingResponse of nothing, so
         # that no Content-Length is sent (GET sends none either).
-        return StreamingResponse(_nothing(), headers=STREAM_HEADERS)
+        return StreamingResponse(_nothing(), headers=HEADERS)
     if after is None:
         # The start point is fixed before the first byte: every change committed after the client
         # has the headers is in its stream.
         after = await run_in_threadpool(latest_event_id, caller.user_id)
     stream = event_stream(caller.user_id, after, request.app.state.wakeups, get_settings())
-    return StreamingResponse(stream, headers=STREAM_HEADERS)
+    return StreamingResponse(stream, headers=HEADERS)
 
 
 # end concordance

@@ -17,7 +17,7 @@ from tasks_api.deps import Bearer, Db, IdempotencyKeyHeader, IfMatch, IfNoneMatc
 from tasks_api.errors import ApiError, not_found
 from tasks_api.models import Project
 from tasks_api.outbox import changed, lock_owner, project_deleted, record_event
-from tasks_api.pagination import decode_cursor, encode_cursor, link_header
+from tasks_api.pagination import decode_cursor, encode_cursor, next_link
 from tasks_api.schemas import (
     ProjectCreate,
     ProjectOut,
@@ -58,7 +58,7 @@ def list_projects(request: Request, token: Bearer, params: ProjectListParams, db
     next_cursor = (
         encode_cursor(secret, {**identity, "after": items[-1].id}) if len(rows) > params.limit else None
     )
-    headers = {"Link": link_header(request.url.path, params, next_cursor)} if next_cursor else {}
+    headers = {"Link": next_link(request.url.path, params, next_cursor)} if next_cursor else {}
     page = ProjectPage(items=[ProjectOut.model_validate(row) for row in items], next_cursor=next_cursor)
     return json_response(render(page), headers=headers)
 
@@ -83,7 +83,7 @@ def create_project(
     owned = idempotency.claim(db, caller.user_id, idempotency_key, print_)
     if isinstance(owned, Response):
         return owned  # the stored response of the first request, replayed
-    with idempotency.released_on_failure(db, owned), write_transaction(db):
+    with idempotency.release_on_failure(db, owned), write_transaction(db):
         lock_owner(db, caller.user_id)
         now = clock.now()
         project = Project(

@@ -15,11 +15,11 @@ from tasks_api.conditional import Precondition, etag, if_match, none_match
 from tasks_api.config import get_settings
 from tasks_api.db import one_statement, single_read, write_transaction
 from tasks_api.deps import Bearer, Db, IdempotencyKeyHeader, IfMatch, IfNoneMatch, RawBody, TaskListParams
-from tasks_api.errors import ApiError, not_found, validation_problem
+from tasks_api.errors import ApiError, not_found, validation_error
 from tasks_api.models import Project, Task
 from tasks_api.outbox import changed, lock_owner, record_event, task_deleted
-from tasks_api.pagination import decode_cursor, encode_cursor, link_header
-from tasks_api.queries import CALLER_AND_PROJECT, LOCK_OWNER_AND_PROJECT, READ_TASK, TASK_PAGE
+from tasks_api.pagination import decode_cursor, encode_cursor, next_link
+from tasks_api.queries import LOCK_OWNER_AND_PROJECT, PROJECT_BY_TOKEN, TASK_BY_TOKEN, TASK_PAGE
 from tasks_api.schemas import (
     TaskCreate,
     TaskOut,
@@ -93,7 +93,7 @@ def list_tasks(
     next_cursor = (
         encode_cursor(secret, {**identity, "after": items[-1].id}) if len(rows) > params.limit else None
     )
-    headers = {"Link": link_header(request.url.path, params, next_cursor)} if next_cursor else {}
+    headers = {"Link": next_link(request.url.path, params, next_cursor)} if next_cursor else {}
     page = TaskPage(items=[TaskOut.model_validate(row) for row in items], next_cursor=next_cursor)
     return json_response(render(page), headers=headers)
 
@@ -112,7 +112,7 @@ def create_task(
     # Hot path: the token and the project (401, then 404, before idempotency) in one statement.
     with one_statement(db):
         row = db.execute(
-            CALLER_AND_PROJECT, {"digest": token.token_hash, "now": clock.now(), "project_id": project_id}
+            PROJECT_BY_TOKEN, {"digest": token.token_hash, "now": clock.now(), "project_id": project_id}
         ).first()
     caller = checked(token, row.user_id if row else None)
     if row.found_project is None:
@@ -121,7 +121,7 @@ def create_task(
     owned = idempotency.claim(db, caller.user_id, idempotency_key, print_)
     if isinstance(owned, Response):
         return owned  # the stored response of the first request, replayed
-    with idempotency.released_on_failure(db, owned), write_transaction(db):
+    with idempotency.release_on_failure(db, owned), write_transaction(db):
         # As lock_owner() then the ownership check (the project may have gone since the check above),
         # in one statement: the write's first.
         owner = db.execute(
@@ -145,7 +145,7 @@ def create_task(
     return response
 
 
-# Hot path: the token and the task in one statement (queries.READ_TASK), no BEGIN on SQLite. A
+# Hot path: the token and the task in one statement (queries.TASK_BY_TOKEN), no BEGIN on SQLite. A
 # plain connection opened inside the endpoint, not the Db dependency: a yield dependency costs an exit
 # stack per request and a Session its bookkeeping, together about a fifth of this read's CPU here.
 @router.api_route("/tasks/{task_id:id}", methods=["GET", "HEAD"])
@@ -153,7 +153,7 @@ def get_task(task_id: int, token: Bearer, if_none_match: IfNoneMatch = None) -> 
     """Get a task"""
     with single_read() as conn:
         row = conn.execute(
-            READ_TASK, {"digest": token.token_hash, "now": clock.now(), "task_id": task_id}
+            TASK_BY_TOKEN, {"digest": token.token_hash, "now": clock.now(), "task_id": task_id}
         ).first()
     checked(token, row.user_id if row else None)  # no row: 401
     if row.id is None:
@@ -204,7 +204,7 @@ def _why_unchanged(
             "precondition-failed", f"If-Match does not match: the current ETag is {etag(version)}."
         )
     if not target_ok:
-        return validation_problem(
+        return validation_error(
             [{"pointer": "/project_id", "detail": "must be the id of one of your projects"}]
         )
     # Only under concurrency: the row changed between the UPDATE and this read.

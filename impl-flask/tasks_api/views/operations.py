@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, make_response
 
-from ..db import database_ready
+from ..db import ready
 from ..errors import RETRY_SOON, ApiError
 
 bp = Blueprint("operations", __name__)
@@ -21,7 +21,7 @@ def get_health() -> Response:
 def get_readiness() -> Response:
     """Readiness (the database answers)"""
     # At most one second on the database (db.Readiness), so a probe never hangs with it.
-    if not database_ready():
+    if not ready():
         raise ApiError(
             "service-unavailable", "The database did not answer within one second.", headers=RETRY_SOON
         )

@@ -6,14 +6,14 @@ from flask import Blueprint, Response, g, request
 from sqlalchemy import Select, delete, select, update
 
 from .. import idempotency
-from ..body import read_json_body
+from ..body import read_json
 from ..clock import now, timestamp
 from ..conditional import conditional_read, with_etag, write_if_match
 from ..db import get_session
 from ..errors import not_found
 from ..models import Project
 from ..outbox import changed, lock_owner, project_deleted, record_event
-from ..pagination import page_response, position
+from ..pagination import page, position
 from ..queries import PROJECT_BY_TOKEN
 from ..routing import no_content
 from ..schemas import (
@@ -47,7 +47,7 @@ def list_projects() -> Response:
         .order_by(Project.id)
         .limit(params.page_size + 1)
     )
-    return page_response(list(rows), params, scope, project_json)
+    return page(list(rows), params, scope, project_json)
 
 
 @bp.post("/projects")
@@ -55,7 +55,7 @@ def list_projects() -> Response:
 def create_project() -> Response:
     """Create a project"""
     key = request.headers.get("Idempotency-Key")
-    data = validate(read_json_body(), PROJECT_CREATE, idempotency_key_errors(key))
+    data = validate(read_json(), PROJECT_CREATE, idempotency_key_errors(key))
     user_id = g.caller.user_id
     session = get_session()
     claim = idempotency.claim(session, user_id, key)
@@ -97,7 +97,7 @@ def get_project(project_id: int) -> Response:
 @login_required
 def update_project(project_id: int) -> Response:
     """Update a project (JSON merge patch)"""
-    data = validate(read_json_body(merge_patch=True), PROJECT_PATCH)
+    data = validate(read_json(merge_patch=True), PROJECT_PATCH)
     user_id = g.caller.user_id
     session = get_session()
     lock_owner(session, user_id)

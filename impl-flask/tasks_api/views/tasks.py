@@ -10,15 +10,15 @@ from sqlalchemy import Select, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import idempotency
-from ..body import read_json_body
+from ..body import read_json
 from ..clock import now, timestamp
 from ..conditional import conditional_read, with_etag, write_if_match
 from ..db import get_session
 from ..errors import ApiError, not_found, validation_error
 from ..models import Project, Task
 from ..outbox import changed, lock_owner, record_event, task_deleted
-from ..pagination import invalid_cursor, page_response, read_cursor
-from ..queries import PROJECT_BY_TOKEN, TASK_BY_TOKEN, TASK_PAGE_BY_TOKEN
+from ..pagination import invalid_cursor, page, read_cursor
+from ..queries import PROJECT_BY_TOKEN, TASK_BY_TOKEN, TASK_PAGE
 from ..routing import no_content
 from ..schemas import (
     TASK_CREATE,
@@ -63,7 +63,7 @@ def list_tasks(project_id: int) -> Response:
     # its scope are checked now: the page is read after the position it names).
     cursor = read_cursor(current_app.config["SECRET_KEY"], params.cursor, scope) if params.cursor else None
     # Hot path: the token, the project and the page in one statement (queries.py).
-    statement = TASK_PAGE_BY_TOKEN[params.done is not None, params.priority is not None]
+    statement = TASK_PAGE[params.done is not None, params.priority is not None]
     rows = authenticated(
         statement,
         project_id=project_id,
@@ -78,7 +78,7 @@ def list_tasks(project_id: int) -> Response:
     if rows[0].owned_project is None:
         raise not_found("project", project_id)
     items = [row for row in rows if row.id is not None]  # an empty page is one row without a task
-    return page_response(items, params, scope, task_json)
+    return page(items, params, scope, task_json)
 
 
 @bp.post("/projects/<id:project_id>/tasks")
@@ -88,7 +88,7 @@ def create_task(project_id: int) -> Response:
     # without waiting for it); the 404 comes after the 422, before idempotency (the spec's order of checks).
     [project] = authenticated(PROJECT_BY_TOKEN, project_id=project_id)
     key = request.headers.get("Idempotency-Key")
-    data = validate(read_json_body(), TASK_CREATE, idempotency_key_errors(key))
+    data = validate(read_json(), TASK_CREATE, idempotency_key_errors(key))
     if project.id is None:
         raise not_found("project", project_id)
     user_id = g.caller.user_id
@@ -175,14 +175,14 @@ def _write_task(task_id: int, data: dict[str, Any]) -> Response:
 @login_required
 def replace_task(task_id: int) -> Response:
     """Replace a task"""
-    return _write_task(task_id, validate(read_json_body(), TASK_REPLACE))
+    return _write_task(task_id, validate(read_json(), TASK_REPLACE))
 
 
 @bp.patch("/tasks/<id:task_id>")
 @login_required
 def update_task(task_id: int) -> Response:
     """Update a task (JSON merge patch)"""
-    return _write_task(task_id, validate(read_json_body(merge_patch=True), TASK_PATCH))
+    return _write_task(task_id, validate(read_json(merge_patch=True), TASK_PATCH))
 
 
 @bp.delete("/tasks/<id:task_id>")

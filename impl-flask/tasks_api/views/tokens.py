@@ -9,14 +9,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import login_limit
-from ..body import read_json_body
+from ..body import read_json
 from ..clock import now, timestamp
 from ..db import get_session
 from ..errors import ApiError
 from ..models import Token, User
 from ..routing import no_content
 from ..schemas import TOKEN_CREATE, validate
-from ..security import REALM, hash_token, login_required, new_token, verify_password
+from ..security import CHALLENGE, login_required, new_token, token_hash, verify_password
 
 bp = Blueprint("tokens", __name__)
 
@@ -24,7 +24,7 @@ bp = Blueprint("tokens", __name__)
 def _wrong_credentials() -> ApiError:
     # Every 401 carries a challenge (RFC 9110 15.5.2): the scheme of the token this would have issued.
     return ApiError(
-        "invalid-credentials", "The email or password is wrong.", headers={"WWW-Authenticate": REALM}
+        "invalid-credentials", "The email or password is wrong.", headers={"WWW-Authenticate": CHALLENGE}
     )
 
 
@@ -32,7 +32,7 @@ def _wrong_credentials() -> ApiError:
 @bp.post("/tokens")
 def create_token() -> Response:
     """Log in and get a bearer token"""
-    data = validate(read_json_body(), TOKEN_CREATE)
+    data = validate(read_json(), TOKEN_CREATE)
     email = data["email"].lower()
     session = get_session()
     login_limit.check(session, email)  # 429 after the 422, before any hashing
@@ -49,7 +49,7 @@ def create_token() -> Response:
     login_limit.clear(session, email)
     session.add(
         Token(
-            user_id=row.id, token_hash=hash_token(token), created_at=timestamp(moment), expires_at=expires_at
+            user_id=row.id, token_hash=token_hash(token), created_at=timestamp(moment), expires_at=expires_at
         )
     )
     try:

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, g, make_response
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from ..body import read_json_body
+from ..body import read_json
 from ..clock import now, timestamp
 from ..db import get_session
 from ..errors import ApiError
@@ -21,7 +21,7 @@ bp = Blueprint("users", __name__)
 @bp.post("/users")
 def create_user() -> Response:
     """Register a user"""
-    data = validate(read_json_body(), USER_CREATE)
+    data = validate(read_json(), USER_CREATE)
     # Hashed before the first statement, so no write lock is held during the argon2 work.
     user = User(
         email=data["email"].lower(),

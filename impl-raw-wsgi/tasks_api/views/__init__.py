@@ -27,12 +27,12 @@ from tasks_api.security import Caller
 # concordance: ownership
 def project_of(caller: Caller, project_id: int) -> ColumnElement[bool]:
     """The project with this id, if the caller owns it: another user's project does not exist for them."""
-    return (models.projects.c.id == project_id) & (models.projects.c.owner_id == caller.id)
+    return (models.projects.c.id == project_id) & (models.projects.c.owner_id == caller.user_id)
 
 
 def task_of(caller: Caller, task_id: int) -> ColumnElement[bool]:
     """The task with this id, if it is in one of the caller's projects."""
-    owned_projects = select(models.projects.c.id).where(models.projects.c.owner_id == caller.id)
+    owned_projects = select(models.projects.c.id).where(models.projects.c.owner_id == caller.user_id)
     return (models.tasks.c.id == task_id) & models.tasks.c.project_id.in_(owned_projects)
 
 
@@ -68,7 +68,7 @@ def created(document: dict[str, Any], location: str, version: int) -> Response:
 
 def page(
     request: Request,
-    query: schemas.PageQuery,
+    query: schemas.ListParams,
     scope: dict[str, Any],
     rows: Sequence[Row[Any]],
     render: Callable[[Row[Any]], dict[str, Any]],

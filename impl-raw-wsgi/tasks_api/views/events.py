@@ -32,23 +32,23 @@ OPEN = b": open\nretry: 1000\n\n"
 HEARTBEAT = b": heartbeat\n\n"
 END = b": end\nretry: 1000\n\n"
 BATCH = 100  # events per read of the table; a longer backlog is read in several rounds, without waiting
-_EVENT_ID = re.compile(r"0|[1-9][0-9]{0,15}")  # openapi.yaml's EventId
-_EVENT_ID_DETAIL = "must be an event id: a decimal integer without sign or leading zeros, at most 16 digits"
+EVENT_ID_RE = re.compile(r"0|[1-9][0-9]{0,15}")  # openapi.yaml's EventId
+EVENT_ID_DETAIL = "must be an event id: a decimal integer without sign or leading zeros, at most 16 digits"
 
 
 def stream_events(request: Request) -> Response:
     """Stream the current user's changes (Server-Sent Events)"""
     # concordance: event-stream
     caller = authenticate(request)
-    after, errors = requested_start(request)
+    after, errors = resume_after(request)
     require_valid(errors)
     if after is None:  # fixed now, before the first byte: every later change is in this stream
-        after = latest_event_id(request.db, caller.id)
+        after = latest_event_id(request.db, caller.user_id)
     body = event_stream(
         request.db,
         request.wakeups,
         request.settings,
-        caller.id,
+        caller.user_id,
         after,
         request.environ.get("gunicorn.socket"),  # to notice a client that left (None elsewhere)
     )
@@ -56,20 +56,20 @@ def stream_events(request: Request) -> Response:
     # end concordance
 
 
-def requested_start(request: Request) -> tuple[int | None, list[ErrorItem]]:
+def resume_after(request: Request) -> tuple[int | None, list[ErrorItem]]:
     """The id to resume after (Last-Event-ID, else last_event_id), None for "from now"; or 422 items.
 
     Both are validated, so a bad query parameter is reported even when the header wins.
     """
     errors: list[ErrorItem] = []
     header = request.header("Last-Event-ID")
-    if header is not None and not _EVENT_ID.fullmatch(header):
-        errors.append({"header": "Last-Event-ID", "detail": _EVENT_ID_DETAIL})
+    if header is not None and not EVENT_ID_RE.fullmatch(header):
+        errors.append({"header": "Last-Event-ID", "detail": EVENT_ID_DETAIL})
     values = [value for name, value in request.query if name == "last_event_id"]
     if len(values) > 1:
         errors.append({"parameter": "last_event_id", "detail": "must be given at most once"})
-    elif values and not _EVENT_ID.fullmatch(values[0]):
-        errors.append({"parameter": "last_event_id", "detail": _EVENT_ID_DETAIL})
+    elif values and not EVENT_ID_RE.fullmatch(values[0]):
+        errors.append({"parameter": "last_event_id", "detail": EVENT_ID_DETAIL})
     if errors:
         return None, errors
     # The header wins: an EventSource that reconnects sends it with the URL it first used.

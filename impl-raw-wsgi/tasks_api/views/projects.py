@@ -26,19 +26,19 @@ from tasks_api.views import (
 def list_projects(request: Request) -> Response:
     """List the current user's projects"""
     caller = authenticate(request)
-    query, errors = schemas.parse_page_query(request.query, filters=False)
+    query, errors = schemas.list_params(request.query, filters=False)
     require_valid(errors)
-    scope = {"list": "projects", "user": caller.id, "project": None, "done": None, "priority": None}
+    scope = {"list": "projects", "user": caller.user_id, "project": None, "done": None, "priority": None}
     after = pagination.decode_cursor(request.settings.secret_key, query.cursor, scope) if query.cursor else 0
     # concordance: pagination
     with request.db.read() as connection:  # keyset: walks the index, costs the same on every page
         rows = connection.execute(
             select(projects)
-            .where(projects.c.owner_id == caller.id, projects.c.id > after)
+            .where(projects.c.owner_id == caller.user_id, projects.c.id > after)
             .order_by(projects.c.id)
             .limit(query.page_size + 1)  # one more row than the page tells whether a next page exists
         ).all()
-    return page(request, query, scope, rows, schemas.project_out)
+    return page(request, query, scope, rows, schemas.project_json)
     # end concordance
 
 
@@ -52,30 +52,30 @@ def create_project(request: Request) -> Response:
     require_valid(errors + body_errors)
     settings = request.settings
     fingerprint = idempotency.fingerprint(request.path, body.raw)
-    claim = idempotency.claim(request.db, settings, caller.id, key, fingerprint)  # 422, 409
+    claim = idempotency.claim(request.db, settings, caller.user_id, key, fingerprint)  # 422, 409
     if isinstance(claim, Response):
         return claim  # a retry of a request that has completed: its stored response, again
     # The create, its event and the stored response: one transaction. If it fails, the key is freed.
     with idempotency.release_on_failure(request.db, claim), request.db.write() as connection:
-        outbox.lock_owner(connection, caller.id)
+        outbox.lock_owner(connection, caller.user_id)
         stamp = now()
         fields = {"description": "", **values}  # the defaults of openapi.yaml, then what was sent
         row = connection.execute(
             insert(projects)
-            .values(**fields, owner_id=caller.id, version=1, created_at=stamp, updated_at=stamp)
+            .values(**fields, owner_id=caller.user_id, version=1, created_at=stamp, updated_at=stamp)
             .returning(*projects.c)
         ).one()
-        document = schemas.project_out(row)
+        document = schemas.project_json(row)
         event_id = outbox.record_event(
             connection,
-            caller.id,
+            caller.user_id,
             "project.created",
             outbox.changed(document),
             settings.events_retention_seconds,
         )
         response = created(document, f"/projects/{row.id}", row.version)
         idempotency.store(connection, claim, response, settings.idempotency_lease_seconds)
-    request.wakeups.publish(caller.id, event_id)  # after the commit, so a woken stream finds the row
+    request.wakeups.publish(caller.user_id, event_id)  # after the commit, so a woken stream finds the row
     return response
 
 
@@ -84,7 +84,7 @@ def get_project(request: Request, project_id: int) -> Response:
     caller = authenticate(request)
     with request.db.read() as connection:
         row = find(connection, projects, project_of(caller, project_id), "project", project_id)
-    return representation(schemas.project_out(row), row.version, request.header("If-None-Match"))
+    return representation(schemas.project_json(row), row.version, request.header("If-None-Match"))
 
 
 def update_project(request: Request, project_id: int) -> Response:
@@ -98,15 +98,15 @@ def update_project(request: Request, project_id: int) -> Response:
     retention = request.settings.events_retention_seconds
     # concordance: event-outbox
     with request.db.write() as connection:  # the change and its event: one transaction
-        outbox.lock_owner(connection, caller.id)
+        outbox.lock_owner(connection, caller.user_id)
         row = update_owned(connection, projects, owned, expected, values)
         if row is None:  # 404 or 412: the transaction rolls back, no event
             raise why_unchanged(connection, projects, owned, expected, "project", project_id)
-        document = schemas.project_out(row)
+        document = schemas.project_json(row)
         event_id = outbox.record_event(
-            connection, caller.id, "project.updated", outbox.changed(document), retention
+            connection, caller.user_id, "project.updated", outbox.changed(document), retention
         )
-    request.wakeups.publish(caller.id, event_id)  # committed: now a woken stream finds the row
+    request.wakeups.publish(caller.user_id, event_id)  # committed: now a woken stream finds the row
     # end concordance
     return Response.json(document, headers=[("ETag", conditional.etag(row.version))])
 
@@ -118,12 +118,12 @@ def delete_project(request: Request, project_id: int) -> Response:
     owned = project_of(caller, project_id)
     retention = request.settings.events_retention_seconds
     with request.db.write() as connection:
-        outbox.lock_owner(connection, caller.id)
+        outbox.lock_owner(connection, caller.user_id)
         row = delete_owned(connection, projects, owned, expected)
         if row is None:
             raise why_unchanged(connection, projects, owned, expected, "project", project_id)
         # Its tasks go with it (ON DELETE CASCADE), under this one `project.deleted` event.
         data = outbox.deleted(row.id, row.version)
-        event_id = outbox.record_event(connection, caller.id, "project.deleted", data, retention)
-    request.wakeups.publish(caller.id, event_id)
+        event_id = outbox.record_event(connection, caller.user_id, "project.deleted", data, retention)
+    request.wakeups.publish(caller.user_id, event_id)
     return Response.empty(204)

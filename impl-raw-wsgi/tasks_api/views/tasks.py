@@ -26,12 +26,12 @@ from tasks_api.views import (
 
 def list_tasks(request: Request, project_id: int) -> Response:
     """List a project's tasks"""
-    digest = security.bearer_digest(request)
+    digest = security.bearer_token_hash(request)
     # Two statements (the token with the project, then the page) that must agree: a project deleted
     # between them would be an empty 200 instead of a 404. So one transaction, on SQLite too (BEGIN).
     with request.db.read() as connection:
         caller_id, owned = _token_and_project(connection, digest, project_id)  # 401
-        query, errors = schemas.parse_page_query(request.query, filters=True)
+        query, errors = schemas.list_params(request.query, filters=True)
         require_valid(errors)
         scope = {
             "list": "tasks",
@@ -48,12 +48,12 @@ def list_tasks(request: Request, project_id: int) -> Response:
         parameters = {"project_id": project_id, "after": after, "size": query.page_size + 1}
         parameters.update(done=query.done, priority=query.priority)  # ignored where not filtered on
         rows = connection.execute(statement, parameters).all()
-    return page(request, query, scope, rows, schemas.task_out)
+    return page(request, query, scope, rows, schemas.task_json)
 
 
 def create_task(request: Request, project_id: int) -> Response:
     """Create a task in a project"""
-    digest = security.bearer_digest(request)
+    digest = security.bearer_token_hash(request)
     # One statement, outside a transaction, before the body is read: the token (401) and whether the
     # project is the caller's (its 404 comes after the body's checks, and before idempotency).
     with request.db.single_read() as connection:
@@ -83,7 +83,7 @@ def create_task(request: Request, project_id: int) -> Response:
             row = connection.execute(queries.INSERT_TASK, fields).one()
         except IntegrityError:  # PostgreSQL, READ COMMITTED: deleted between the check and the insert
             raise not_found("project", project_id) from None
-        document = schemas.task_out(row)
+        document = schemas.task_json(row)
         event_id = outbox.record_event(
             connection, caller_id, "task.created", outbox.changed(document), settings.events_retention_seconds
         )
@@ -95,7 +95,7 @@ def create_task(request: Request, project_id: int) -> Response:
 
 def get_task(request: Request, task_id: int) -> Response:
     """Get a task"""
-    digest = security.bearer_digest(request)  # 401 without a well-formed token, before any database work
+    digest = security.bearer_token_hash(request)  # 401 without a well-formed token, before any database work
     # Hot path: the token and the owned task in one statement, outside a transaction.
     with request.db.single_read() as connection:
         row = queries.task_by_token(connection, digest, task_id)
@@ -103,7 +103,7 @@ def get_task(request: Request, task_id: int) -> Response:
         raise security.invalid_token()
     if row.owner_id is None:
         raise not_found("task", task_id)
-    return representation(schemas.task_out(row), row.version, request.environ.get("HTTP_IF_NONE_MATCH"))
+    return representation(schemas.task_json(row), row.version, request.environ.get("HTTP_IF_NONE_MATCH"))
 
 
 def replace_task(request: Request, task_id: int) -> Response:
@@ -123,13 +123,13 @@ def delete_task(request: Request, task_id: int) -> Response:
     owned = task_of(caller, task_id)
     retention = request.settings.events_retention_seconds
     with request.db.write() as connection:
-        outbox.lock_owner(connection, caller.id)
+        outbox.lock_owner(connection, caller.user_id)
         row = delete_owned(connection, tasks, owned, expected)
         if row is None:
             raise why_unchanged(connection, tasks, owned, expected, "task", task_id)
         data = outbox.deleted(row.id, row.version, row.project_id)
-        event_id = outbox.record_event(connection, caller.id, "task.deleted", data, retention)
-    request.wakeups.publish(caller.id, event_id)
+        event_id = outbox.record_event(connection, caller.user_id, "task.deleted", data, retention)
+    request.wakeups.publish(caller.user_id, event_id)
     return Response.empty(204)
 
 
@@ -148,18 +148,18 @@ def _write_task(
         condition = condition & select(projects.c.id).where(project_of(caller, values["project_id"])).exists()
     retention = request.settings.events_retention_seconds
     with request.db.write() as connection:
-        outbox.lock_owner(connection, caller.id)
+        outbox.lock_owner(connection, caller.user_id)
         try:
             row = update_owned(connection, tasks, condition, expected, values)
         except IntegrityError:  # PostgreSQL: the target project was deleted during the statement
             raise _foreign_project() from None
         if row is None:
             raise why_unchanged(connection, tasks, owned, expected, "task", task_id, _foreign_project())
-        document = schemas.task_out(row)
+        document = schemas.task_json(row)
         event_id = outbox.record_event(
-            connection, caller.id, "task.updated", outbox.changed(document), retention
+            connection, caller.user_id, "task.updated", outbox.changed(document), retention
         )
-    request.wakeups.publish(caller.id, event_id)
+    request.wakeups.publish(caller.user_id, event_id)
     return Response.json(document, headers=[("ETag", conditional.etag(row.version))])
 
 

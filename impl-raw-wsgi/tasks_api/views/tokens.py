@@ -39,7 +39,7 @@ def create_token(request: Request) -> Response:
     expires_at = now(settings.token_ttl_seconds)
     try:
         with request.db.write() as connection:
-            login_limit.forget(connection, email)
+            login_limit.clear(connection, email)
             connection.execute(  # housekeeping: this user's expired tokens can never work again
                 delete(tokens).where(tokens.c.user_id == user.id, tokens.c.expires_at <= now())
             )

@@ -30,17 +30,17 @@ def create_user(request: Request) -> Response:
             ).one()
     except IntegrityError:  # the unique email: checking first would still race with a concurrent insert
         raise ApiError("email-taken", "A user with this email exists.") from None
-    return Response.json(schemas.user_out(row), 201, [("Location", "/users/me")])
+    return Response.json(schemas.user_json(row), 201, [("Location", "/users/me")])
 
 
 def get_current_user(request: Request) -> Response:
     """Get the current user"""
-    return Response.json(schemas.user_out(authenticate(request)))
+    return Response.json(schemas.user_json(authenticate(request)))
 
 
 def delete_current_user(request: Request) -> Response:
     """Delete the current user and everything they own"""
     caller = authenticate(request)
     with request.db.write() as connection:  # the schema's ON DELETE CASCADE removes the rest
-        connection.execute(delete(users).where(users.c.id == caller.id))
+        connection.execute(delete(users).where(users.c.id == caller.user_id))
     return Response.empty(204)

@@ -2,7 +2,7 @@
 
 from django.db.backends.postgresql import base
 
-from tasks_api.watchdog import WatchedDatabaseWrapper, shut_socket
+from tasks_api.watchdog import WatchedDatabaseWrapper, shut
 
 
 class DatabaseWrapper(WatchedDatabaseWrapper, base.DatabaseWrapper):
@@ -12,4 +12,4 @@ class DatabaseWrapper(WatchedDatabaseWrapper, base.DatabaseWrapper):
     database backends").
     """
 
-    cut_connection = staticmethod(shut_socket)
+    cut_connection = staticmethod(shut)
