@@ -71,8 +71,12 @@ class FaultServer:
         return processes.children(self.master)
 
     def kill_worker(self) -> int | None:
-        """SIGKILL one worker (the first by pid); its pid, or None when the master has no child."""
-        for pid in self.workers():
+        """SIGKILL one worker, the one holding the most sockets; its pid, or None when the master has none.
+
+        The busiest, not the first by pid: one threaded worker may have accepted every connection of a
+        burst, and killing an idle one would kill no request at all.
+        """
+        for pid in sorted(self.workers(), key=processes.socket_count, reverse=True):
             if processes.signal_process(pid, signal.SIGKILL):
                 return pid
         return None

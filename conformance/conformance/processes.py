@@ -32,6 +32,19 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
+def socket_count(pid: int) -> int:
+    """How many sockets `pid` holds open (0 when it has gone): a worker serving clients holds theirs."""
+    try:
+        fds = list((PROC / str(pid) / "fd").iterdir())
+    except OSError:
+        return 0
+    count = 0
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            count += os.readlink(fd).startswith("socket:")
+    return count
+
+
 def _zombie(pid: int) -> bool:
     try:
         stat = (PROC / str(pid) / "stat").read_text()
