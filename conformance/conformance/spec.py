@@ -58,7 +58,11 @@ def problem_base(directory: Path | None = None) -> str:
 
 def problems(directory: Path | None = None) -> dict[str, tuple[int, str]]:
     """(status, title) of every problem slug: spec/README.md's table, which must match openapi.yaml's enum."""
-    directory = directory or spec_dir()
+    return _problems(directory or spec_dir())
+
+
+@functools.cache  # read once per spec: every assert_problem asks for it
+def _problems(directory: Path) -> dict[str, tuple[int, str]]:
     lines = _readme(directory).splitlines()
     table = {m[1]: (int(m[2]), m[3]) for m in map(PROBLEM_ROW.match, lines) if m}
     if not table:
@@ -128,7 +132,11 @@ def _path_parameters(document: dict, item: dict) -> dict[str, str]:
 
 def allowed_methods(directory: Path | None = None) -> dict[str, list[str]]:
     """Each path (the suite's template) and its methods: openapi.yaml's, + HEAD with GET, + OPTIONS."""
-    directory = directory or spec_dir()
+    return _allowed_methods(directory or spec_dir())
+
+
+@functools.cache  # built once per spec: every Allow check asks for it
+def _allowed_methods(directory: Path) -> dict[str, list[str]]:
     order = method_order(directory)
     document = _openapi(directory)
     table: dict[str, list[str]] = {}
